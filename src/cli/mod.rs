@@ -1,0 +1,332 @@
+//! The `remedybot` command line. Parses arguments, loads settings, and calls into the
+//! library; `main.rs` only calls [`run`].
+
+mod export;
+mod output;
+mod show;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::App;
+use crate::config::{ProcessEnv, Settings};
+use crate::domain::{Actor, FindingId, Severity, Source, Stage};
+use crate::server;
+use crate::store::FindingFilter;
+use crate::telemetry::{self, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "remedybot",
+    version,
+    about = "Chat-ops remediation bot: drive every finding from detection to a verified, auditable closure",
+    long_about = "remedybot tracks security and compliance findings through triage, root-cause analysis, \
+fix and verification, with approvals and deadlines, and keeps a tamper-evident decision trail.\n\n\
+The database defaults to a SQLite file (remedybot.db) in the working directory; set \
+REMEDYBOT_DATABASE_URL=postgres://... to use PostgreSQL."
+)]
+struct Cli {
+    /// Config file (TOML). See docs/configuration.md.
+    #[arg(long, global = true, env = "REMEDYBOT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://remedybot.db]
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Log format (logs go to stderr; level from REMEDYBOT_LOG, default info).
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (ingest API, read API, health and metrics) and background jobs.
+    Serve {
+        /// Address to listen on [env: REMEDYBOT_LISTEN] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Ingest findings from a file, or from stdin with `-`.
+    Ingest {
+        /// The input file, or - for stdin.
+        file: String,
+        /// Input format.
+        #[arg(long, default_value = "generic")]
+        format: String,
+        /// Print the full result (one line per finding) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List findings.
+    Findings {
+        #[arg(long, value_parser = parse_stage)]
+        stage: Option<Stage>,
+        #[arg(long, value_parser = parse_severity)]
+        severity: Option<Severity>,
+        /// Owner, as written in the finding (e.g. slack:U024BE7LH or a team name).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only findings past their deadline.
+        #[arg(long)]
+        overdue: bool,
+        /// Only open findings (not closed, not accepted).
+        #[arg(long)]
+        open: bool,
+        /// At most this many rows.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one finding and its decision trail.
+    Show {
+        /// Finding id, e.g. F-1042.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Backlog by severity and stage, overdue count, median time to remediate.
+    Report {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the decision trail.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Only this finding's events.
+        #[arg(long)]
+        finding: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check the hash chain of the decision trail; exits 1 and names the first bad event
+    /// if anything was edited, deleted, inserted or reordered.
+    Verify,
+    /// Validate the config file and exit (0 if valid).
+    CheckConfig,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Json,
+}
+
+fn parse_stage(s: &str) -> Result<Stage, String> {
+    Stage::parse(s).ok_or_else(|| format!("unknown stage `{s}`; expected one of: new, triage, rca, fix, verify, closed, accepted"))
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse().map_err(|e: crate::domain::severity::UnknownSeverity| e.to_string())
+}
+
+/// Parse the command line and run it.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    telemetry::init(cli.log_format, level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref(), &ProcessEnv)?;
+    if let Some(url) = &cli.database_url {
+        settings.database.url = url.clone();
+    }
+    Ok(settings)
+}
+
+async fn open_app(cli: &Cli) -> anyhow::Result<App> {
+    let settings = load_settings(cli)?;
+    let store = server::open_store(&settings).await?;
+    Ok(App::new(settings, store))
+}
+
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor::new("cli", &user, &user)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::CheckConfig => {
+            let Some(path) = &cli.config else {
+                bail!("no config file given: pass --config FILE or set REMEDYBOT_CONFIG");
+            };
+            let s = load_settings(&cli)?;
+            println!(
+                "{}: OK ({} approver groups, {} approval policies, database {})",
+                path.display(),
+                s.policy.groups.len(),
+                s.policy.approvals.len(),
+                crate::store::redact_url(&s.database.url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let app = open_app(&cli).await?;
+            println!("database {} is migrated", crate::store::redact_url(&app.settings.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let mut settings = load_settings(&cli)?;
+            if let Some(l) = listen {
+                settings.listen = l.clone();
+            }
+            if settings.ingest_token.is_none() {
+                tracing::warn!("REMEDYBOT_INGEST_TOKEN is not set: /api/v1 answers 401 to every request");
+            }
+            let store = server::open_store(&settings).await?;
+            let listen = settings.listen.clone();
+            let app = App::new(settings, store);
+            let running = server::start(app, &listen, shutdown_signal()).await?;
+            running.handle.await.context("server task")??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest { file, format, json } => {
+            let bytes = read_input(file)?;
+            let findings = crate::ingest::parse(Some(format), &bytes).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            let app = open_app(&cli).await?;
+            let outcome = app.ingest(findings, &cli_actor(), Source::Cli, Utc::now()).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                println!(
+                    "{file}: {} received, {} created, {} updated, {} unchanged, {} reopened",
+                    outcome.received, outcome.created, outcome.updated, outcome.unchanged, outcome.reopened
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Findings {
+            stage,
+            severity,
+            owner,
+            overdue,
+            open,
+            limit,
+            json,
+        } => {
+            let app = open_app(&cli).await?;
+            let now = Utc::now();
+            let filter = FindingFilter {
+                stage: *stage,
+                severity: *severity,
+                owner: owner.clone(),
+                overdue_at: overdue.then_some(now),
+                open_only: *open,
+                limit: *limit,
+                offset: 0,
+            };
+            let rows = app.store.list_findings(&filter).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &rows)?;
+                writeln!(out)?;
+            } else {
+                output::findings_table(&mut out, &rows, now)?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id, json } => {
+            let id: FindingId = id.parse()?;
+            let app = open_app(&cli).await?;
+            let finding = app.store.finding(id).await?.with_context(|| format!("finding {id} not found"))?;
+            let trail = app.store.trail(id).await?;
+            if *json {
+                let events: Vec<_> = trail.iter().map(crate::http::event_json).collect();
+                let v = serde_json::json!({ "finding": finding, "trail": events });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", show::render(&finding, &trail, Utc::now())?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { json } => {
+            let app = open_app(&cli).await?;
+            let r = app.store.summary(Utc::now()).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", output::summary_text(&r));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { format, finding, output } => {
+            let finding = finding.as_deref().map(str::parse::<FindingId>).transpose()?;
+            let app = open_app(&cli).await?;
+            let n = export::run(&app, *format, finding, output.as_deref()).await?;
+            eprintln!("exported {n} events");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let app = open_app(&cli).await?;
+            let mut progress = |n: i64| eprintln!("verified {n} events…");
+            let report = app.store.verify_chain(Some(&mut progress)).await?;
+            println!("{}", report.describe());
+            Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if file == "-" {
+        std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+    } else {
+        bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+    }
+    Ok(bytes)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,92 @@
+//! Plain-text tables for the terminal.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{FindingSummary, SummaryReport};
+
+/// Cut `s` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// "2026-03-01 (overdue 4d)" / "2026-03-01 (in 12d)" / "-".
+pub fn due_text(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match due {
+        None => "-".into(),
+        Some(d) => {
+            let span = |delta: chrono::Duration| match delta.num_days() {
+                0 => format!("{}h", delta.num_hours()),
+                days => format!("{days}d"),
+            };
+            let rel = if d < now {
+                format!("overdue {}", span(now - d))
+            } else {
+                format!("in {}", span(d - now))
+            };
+            format!("{} ({rel})", d.format("%Y-%m-%d"))
+        }
+    }
+}
+
+pub fn findings_table(out: &mut impl Write, rows: &[FindingSummary], now: DateTime<Utc>) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "no findings match");
+    }
+    writeln!(
+        out,
+        "{:<9} {:<8} {:<8} {:<25} {:<20} TITLE",
+        "ID", "SEVERITY", "STAGE", "DUE", "OWNER"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<9} {:<8} {:<8} {:<25} {:<20} {}",
+            r.id.to_string(),
+            r.severity,
+            r.stage,
+            due_text(r.due_at, now),
+            truncate(r.owner.as_deref().unwrap_or("-"), 20),
+            truncate(&r.title, 60)
+        )?;
+    }
+    writeln!(out, "{} findings", rows.len())
+}
+
+pub fn summary_text(r: &SummaryReport) -> String {
+    let mut s = format!("Findings: {} in total, {} overdue\n\nOpen by severity:\n", r.total, r.overdue);
+    for (sev, n) in &r.open_by_severity {
+        s.push_str(&format!("  {:<9} {n}\n", sev.as_str()));
+    }
+    s.push_str("\nBy stage:\n");
+    for (stage, n) in &r.by_stage {
+        s.push_str(&format!("  {:<9} {n}\n", stage.as_str()));
+    }
+    let mttr = match r.median_hours_to_remediate {
+        Some(h) if h >= 48.0 => format!("{:.1} days", h / 24.0),
+        Some(h) => format!("{h:.1} hours"),
+        None => "n/a (nothing closed as fixed yet)".into(),
+    };
+    s.push_str(&format!(
+        "\nClosed as fixed: {}; median time to remediate: {mttr}\nRegressions: {}\n",
+        r.closed_fixed, r.regressions
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_marks_the_cut_and_counts_characters() {
+        assert_eq!(truncate("héllo", 5), "héllo");
+        assert_eq!(truncate("héllo world", 5), "héll…");
+    }
+}

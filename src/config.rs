@@ -1,0 +1,389 @@
+//! One typed settings tree: built-in defaults, then the TOML file (`--config` /
+//! `REMEDYBOT_CONFIG`), then the environment for deployment settings and secrets.
+//! Secrets live in [`Secret`], whose `Debug` never shows the value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://remedybot.db";
+/// The default HTTP listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A secret string. `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why the configuration could not be loaded. Each message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+/// The file's shape. Every table rejects unknown keys so a typo is reported, not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerFile,
+    #[serde(default)]
+    database: DatabaseFile,
+    #[serde(default)]
+    sla: BTreeMap<Severity, Sla>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    approvals: BTreeMap<DecisionKind, ApprovalPolicy>,
+    #[serde(default)]
+    documentation: DocumentationFile,
+    #[serde(default)]
+    risk: RiskFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    listen: Option<String>,
+    body_limit_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseFile {
+    url: Option<String>,
+    max_connections: Option<u32>,
+    acquire_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentationFile {
+    rca_required: Option<Vec<Severity>>,
+    fix_plan_required: Option<Vec<Severity>>,
+    evidence_required: Option<Vec<Severity>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskFile {
+    max_acceptance_days: Option<u32>,
+}
+
+/// Database connection settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+/// Everything the application needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub body_limit_bytes: usize,
+    pub database: DatabaseSettings,
+    pub ingest_token: Option<Secret>,
+    pub policy: Policy,
+    /// The file the settings came from, if any (for messages).
+    pub source: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.into(),
+            body_limit_bytes: 16 * 1024 * 1024,
+            database: DatabaseSettings {
+                url: DEFAULT_DATABASE_URL.into(),
+                max_connections: 8,
+                acquire_timeout_secs: 5,
+            },
+            ingest_token: None,
+            policy: Policy::default(),
+            source: None,
+        }
+    }
+}
+
+/// Environment lookups, injectable for tests.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Settings {
+    /// Defaults, then the file (if given), then the environment.
+    pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Settings, ConfigError> {
+        let mut settings = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                Settings::from_toml(&text, p)?
+            }
+            None => Settings::default(),
+        };
+        if let Some(url) = env.get("REMEDYBOT_DATABASE_URL") {
+            settings.database.url = url;
+        }
+        if let Some(listen) = env.get("REMEDYBOT_LISTEN") {
+            settings.listen = listen;
+        }
+        if let Some(token) = env.get("REMEDYBOT_INGEST_TOKEN") {
+            if token.len() < 16 {
+                return Err(ConfigError::Env {
+                    name: "REMEDYBOT_INGEST_TOKEN",
+                    message: "must be at least 16 characters".into(),
+                });
+            }
+            settings.ingest_token = Some(Secret::new(token));
+        }
+        Ok(settings)
+    }
+
+    /// Parse and validate a config file's text.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Settings, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        let mut s = Settings {
+            source: Some(path.to_path_buf()),
+            ..Settings::default()
+        };
+        if let Some(listen) = file.server.listen {
+            s.listen = listen;
+        }
+        if let Some(limit) = file.server.body_limit_bytes {
+            if limit < 1024 {
+                return Err(invalid("server.body_limit_bytes".into(), "must be at least 1024".into()));
+            }
+            s.body_limit_bytes = limit;
+        }
+        if let Some(url) = file.database.url {
+            s.database.url = url;
+        }
+        if let Some(n) = file.database.max_connections {
+            if n == 0 {
+                return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
+            }
+            s.database.max_connections = n;
+        }
+        if let Some(t) = file.database.acquire_timeout_secs {
+            s.database.acquire_timeout_secs = t.max(1);
+        }
+
+        let policy = &mut s.policy;
+        for (severity, sla) in file.sla {
+            if sla.triage_hours == 0 || sla.remediate_days == 0 {
+                return Err(invalid(format!("sla.{severity}"), "deadlines must be greater than 0".into()));
+            }
+            if u64::from(sla.triage_hours) > u64::from(sla.remediate_days) * 24 {
+                return Err(invalid(
+                    format!("sla.{severity}.triage_hours"),
+                    "the triage deadline is later than the remediation deadline".into(),
+                ));
+            }
+            policy.sla.insert(severity, sla);
+        }
+        for (name, members) in &file.groups {
+            for (i, m) in members.iter().enumerate() {
+                let ok = m
+                    .split_once(':')
+                    .is_some_and(|(p, id)| !p.is_empty() && !id.is_empty());
+                if !ok {
+                    return Err(invalid(
+                        format!("groups.{name}[{i}]"),
+                        format!("`{m}` is not a member reference; write platform:id, e.g. slack:U024BE7LH"),
+                    ));
+                }
+            }
+        }
+        policy.groups = file.groups;
+        for (kind, rule) in file.approvals {
+            let key = format!("approvals.{}", kind.as_str());
+            let mut members = std::collections::BTreeSet::new();
+            for g in &rule.groups {
+                let Some(list) = policy.groups.get(g) else {
+                    let known: Vec<&str> = policy.groups.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        format!("{key}.groups"),
+                        format!("unknown group `{g}`; defined groups: [{}]", known.join(", ")),
+                    ));
+                };
+                members.extend(list.iter().cloned());
+            }
+            if !rule.groups.is_empty() && (members.len() as u32) < rule.quorum {
+                return Err(invalid(
+                    format!("{key}.quorum"),
+                    format!(
+                        "{} approvals needed but its groups have only {} members, so it can never pass",
+                        rule.quorum,
+                        members.len()
+                    ),
+                ));
+            }
+            policy.approvals.insert(kind, rule);
+        }
+        if let Some(v) = file.documentation.rca_required {
+            policy.rca_required = v;
+        }
+        if let Some(v) = file.documentation.fix_plan_required {
+            policy.fix_plan_required = v;
+        }
+        if let Some(v) = file.documentation.evidence_required {
+            policy.evidence_required = v;
+        }
+        if let Some(days) = file.risk.max_acceptance_days {
+            if days == 0 {
+                return Err(invalid("risk.max_acceptance_days".into(), "must be at least 1".into()));
+            }
+            policy.max_acceptance_days = days;
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct MapEnv(Vec<(&'static str, &'static str)>);
+    impl Env for MapEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml(text, Path::new("remedybot.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let s = parse("").unwrap();
+        assert_eq!(s.policy, Policy::default());
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let err = parse("[server]\nlisten = \"0.0.0.0:1\"\nlisen = 3\n").unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_approver_group_is_reported_with_its_key() {
+        let err = parse("[approvals.fixed]\nquorum = 1\ngroups = [\"sec\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`approvals.fixed.groups`: unknown group `sec`"), "{err}");
+    }
+
+    #[test]
+    fn a_quorum_larger_than_the_groups_is_rejected() {
+        let text = "[groups]\nsec = [\"slack:U1\"]\n[approvals.fixed]\nquorum = 2\ngroups = [\"sec\"]\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("approvals.fixed.quorum"), "{err}");
+    }
+
+    #[test]
+    fn member_references_must_name_a_platform() {
+        let err = parse("[groups]\nsec = [\"U1\"]\n").unwrap_err().to_string();
+        assert!(err.contains("groups.sec[0]"), "{err}");
+    }
+
+    #[test]
+    fn unknown_severity_keys_list_the_allowed_values() {
+        let err = parse("[sla.urgent]\ntriage_hours = 1\nremediate_days = 1\n").unwrap_err().to_string();
+        assert!(err.contains("critical"), "{err}");
+    }
+
+    #[test]
+    fn policies_are_read_from_the_file() {
+        let text = r#"
+[sla.critical]
+triage_hours = 4
+remediate_days = 3
+[groups]
+security-approvers = ["slack:U1", "discord:2", "cli:alice"]
+[approvals.false_positive]
+quorum = 2
+groups = ["security-approvers"]
+exclude = ["requester", "assignee"]
+[documentation]
+rca_required = ["critical"]
+[risk]
+max_acceptance_days = 90
+"#;
+        let s = parse(text).unwrap();
+        let p = &s.policy;
+        assert_eq!(p.sla_for(Severity::Critical).remediate_days, 3);
+        assert_eq!(p.approval_for(DecisionKind::FalsePositive).quorum, 2);
+        assert_eq!(p.rca_required, vec![Severity::Critical]);
+        assert_eq!(p.max_acceptance_days, 90);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_secrets_stay_hidden() {
+        let env = MapEnv(vec![
+            ("REMEDYBOT_DATABASE_URL", "postgres://x/y"),
+            ("REMEDYBOT_INGEST_TOKEN", "0123456789abcdef-secret"),
+        ]);
+        let s = Settings::load(None, &env).unwrap();
+        assert_eq!(s.database.url, "postgres://x/y");
+        assert!(!format!("{s:?}").contains("0123456789abcdef-secret"));
+        let short = MapEnv(vec![("REMEDYBOT_INGEST_TOKEN", "short")]);
+        assert!(Settings::load(None, &short).is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP surface: an axum router over [`App`]. Handlers parse and authenticate at the
+//! edge, call application services, and turn errors into [`ApiError`] responses.
+
+mod api;
+mod auth;
+mod error;
+mod health;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub use api::event_json;
+pub use error::ApiError;
+
+use crate::app::App;
+
+/// Build the router with every route of the public contract that exists so far.
+pub fn router(app: App) -> Router {
+    let limit = app.settings.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/findings", post(api::post_findings).get(api::list_findings))
+        .route("/api/v1/findings/{id}", get(api::get_finding))
+        .route("/api/v1/findings/{id}/trail", get(api::get_trail))
+        .route("/api/v1/reports/summary", get(api::summary))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(app.clone(), record))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+/// Count every request by route template and status, and time it.
+async fn record(State(app): State<App>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(req).await;
+    app.metrics
+        .record_request(&method, &route, response.status().as_u16(), start.elapsed());
+    response
+}

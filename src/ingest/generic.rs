@@ -1,0 +1,204 @@
+//! The generic JSON format (docs/ingest.md): one finding object, or an array of them.
+
+use serde::Deserialize;
+
+use super::IngestError;
+use crate::domain::{Fingerprint, NewFinding, Severity};
+
+const FORMAT: &str = "generic JSON";
+
+/// Field limits; longer values are rejected, not truncated, so nothing is silently lost.
+const MAX_SHORT: usize = 1_000;
+const MAX_DESCRIPTION: usize = 65_536;
+const MAX_LIST: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<GenericFinding>),
+    One(Box<GenericFinding>),
+}
+
+/// One finding as a client sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenericFinding {
+    source: String,
+    rule_id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(deserialize_with = "severity")]
+    severity: Severity,
+    asset: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    references: Vec<String>,
+    fingerprint: Option<String>,
+    owner: Option<String>,
+}
+
+fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+/// Parse the generic format. A UTF-8 BOM and surrounding whitespace are tolerated; an empty
+/// input is zero findings.
+pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    // Arrays are the common case: parse them directly so errors carry the item's path.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let items: Vec<GenericFinding> = if first == Some(b'[') {
+        from_slice::<Vec<GenericFinding>>(bytes)?
+    } else if first == Some(b'{') {
+        vec![from_slice::<GenericFinding>(bytes)?]
+    } else {
+        // Let serde report the position of whatever is there.
+        match from_slice::<OneOrMany>(bytes)? {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(f) => vec![*f],
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| validate(f).map_err(|m| IngestError {
+            format: FORMAT,
+            message: format!("[{i}]: {m}"),
+            position: None,
+        }))
+        .collect()
+}
+
+fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IngestError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+        let mut message = inner.to_string();
+        // serde_json appends " at line L column C"; we report the position separately.
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        if path != "." && !path.is_empty() {
+            message = format!("{path}: {message}");
+        }
+        IngestError {
+            format: FORMAT,
+            message,
+            position,
+        }
+    })
+}
+
+fn text(value: String, field: &str, required: bool, max: usize) -> Result<String, String> {
+    let v = value.trim().to_string();
+    if required && v.is_empty() {
+        return Err(format!("{field} must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(format!("{field} is longer than {max} characters"));
+    }
+    Ok(v)
+}
+
+fn list(values: Vec<String>, field: &str) -> Result<Vec<String>, String> {
+    if values.len() > MAX_LIST {
+        return Err(format!("{field} has more than {MAX_LIST} entries"));
+    }
+    values
+        .into_iter()
+        .map(|v| text(v, field, true, MAX_SHORT))
+        .collect()
+}
+
+fn validate(f: GenericFinding) -> Result<NewFinding, String> {
+    let source = text(f.source, "source", true, MAX_SHORT)?;
+    let rule_id = text(f.rule_id, "rule_id", true, MAX_SHORT)?;
+    let asset = text(f.asset, "asset", true, MAX_SHORT)?;
+    let location = text(f.location, "location", false, MAX_SHORT)?;
+    let fingerprint = match f.fingerprint {
+        Some(given) => Fingerprint::given(&given)?,
+        None => Fingerprint::derive(&source, &rule_id, &asset, &location),
+    };
+    let owner = match f.owner {
+        Some(o) => Some(text(o, "owner", true, MAX_SHORT)?),
+        None => None,
+    };
+    Ok(NewFinding {
+        fingerprint,
+        title: text(f.title, "title", true, MAX_SHORT)?,
+        description: text(f.description, "description", false, MAX_DESCRIPTION)?,
+        severity: f.severity,
+        tags: list(f.tags, "tags")?,
+        references: list(f.references, "references")?,
+        source,
+        rule_id,
+        asset,
+        location,
+        owner,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"{"source":"semgrep","rule_id":"sqli","title":"SQL injection","severity":"HIGH","asset":"payments","location":"db.py:4"}"#;
+
+    #[test]
+    fn one_object_or_an_array() {
+        assert_eq!(parse(ONE.as_bytes()).unwrap().len(), 1);
+        let arr = format!("[{ONE},{ONE}]");
+        let v = parse(arr.as_bytes()).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].severity, Severity::High);
+        assert_eq!(v[0].fingerprint, Fingerprint::derive("semgrep", "sqli", "payments", "db.py:4"));
+    }
+
+    #[test]
+    fn empty_input_and_bom_are_fine() {
+        assert!(parse(b"").unwrap().is_empty());
+        assert!(parse(b"  \n").unwrap().is_empty());
+        assert!(parse(b"[]").unwrap().is_empty());
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), ONE.as_bytes()].concat();
+        assert_eq!(parse(&with_bom).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = parse(b"[\n{\"source\": }").unwrap_err();
+        assert_eq!(err.position, Some((2, 12)));
+        assert!(err.to_string().contains("line 2, column 12"), "{err}");
+    }
+
+    #[test]
+    fn unknown_severity_names_the_item_and_allowed_values() {
+        let bad = ONE.replace("HIGH", "severe");
+        let err = parse(format!("[{ONE},{bad}]").as_bytes()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("[1].severity"), "{msg}");
+        assert!(msg.contains("critical, high, medium, low, info"), "{msg}");
+    }
+
+    #[test]
+    fn empty_required_fields_and_unknown_fields_are_rejected() {
+        let blank = ONE.replace("\"SQL injection\"", "\"  \"");
+        assert!(parse(blank.as_bytes()).unwrap_err().message.contains("title must not be empty"));
+        let extra = ONE.replace("{\"source\"", "{\"sevrity\":\"x\",\"source\"");
+        assert!(parse(extra.as_bytes()).unwrap_err().message.contains("sevrity"));
+        let missing = ONE.replace(",\"asset\":\"payments\"", "");
+        assert!(parse(missing.as_bytes()).unwrap_err().message.contains("asset"));
+        assert!(parse(b"42").is_err());
+        assert!(parse(b"null").is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! Startup as a library function: connect, migrate, serve HTTP on a given listener, run the
+//! background jobs, and stop cleanly when the shutdown future resolves (in-flight requests
+//! finish first).
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::config::Settings;
+use crate::store::{Store, redact_url};
+
+/// Connect to the database from settings and apply migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(&settings.database.url)))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// A running server: where it listens and how to wait for it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves. Returns once the server has stopped.
+pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let jobs = crate::jobs::spawn(app.clone(), stop_rx.clone());
+    let router = crate::http::router(app.clone());
+    let mut http_stop = stop_rx;
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stop_tx.send(true);
+            let _ = http_stop.changed().await;
+        })
+        .await
+        .context("serving HTTP");
+    for job in jobs {
+        let _ = job.await;
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Bind `listen`, then [`serve`] in a task. For `remedybot serve` and for tests (port 0).
+pub async fn start(app: App, listen: &str, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = app.store.backend().name(), "remedybot listening");
+    let handle = tokio::spawn(serve(app, listener, shutdown));
+    Ok(Running { addr, handle })
+}

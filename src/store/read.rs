@@ -1,0 +1,194 @@
+//! Read queries: listings with filters, one finding, its trail, the whole log, summaries.
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use sqlx::{Any, QueryBuilder, Row};
+
+use super::rows::{FindingSummary, StoredEvent, StoredFinding};
+use super::{Ctx, Store, StoreError, to_ms};
+use crate::domain::{FindingId, Severity, Stage};
+
+/// Filters for [`Store::list_findings`]. All are optional and combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub stage: Option<Stage>,
+    pub severity: Option<Severity>,
+    pub owner: Option<String>,
+    /// Only findings whose next deadline is before this time.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Only open findings (not closed, not accepted).
+    pub open_only: bool,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// Counts for `remedybot report` and `GET /api/v1/reports/summary`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryReport {
+    pub generated_at: DateTime<Utc>,
+    pub total: i64,
+    /// Open findings per severity, most severe first (every severity listed, zeros too).
+    pub open_by_severity: Vec<(Severity, i64)>,
+    /// Findings per stage (every stage listed).
+    pub by_stage: Vec<(Stage, i64)>,
+    pub overdue: i64,
+    /// Closed as fixed: the median of (closed − opened), in hours; `None` with none closed.
+    pub median_hours_to_remediate: Option<f64>,
+    pub closed_fixed: i64,
+    pub regressions: i64,
+}
+
+impl Store {
+    /// Findings matching `filter`: overdue listings soonest-due first, others worst first.
+    pub async fn list_findings(&self, filter: &FindingFilter) -> Result<Vec<FindingSummary>, StoreError> {
+        let mut q = QueryBuilder::<Any>::new(format!("SELECT {} FROM findings WHERE 1 = 1", FindingSummary::COLUMNS));
+        if let Some(stage) = filter.stage {
+            q.push(" AND stage = ").push_bind(stage.as_str());
+        }
+        if let Some(sev) = filter.severity {
+            q.push(" AND severity = ").push_bind(sev.as_str());
+        }
+        if let Some(owner) = &filter.owner {
+            q.push(" AND owner = ").push_bind(owner.clone());
+        }
+        if filter.open_only {
+            q.push(" AND stage NOT IN ('closed', 'accepted')");
+        }
+        if let Some(at) = filter.overdue_at {
+            q.push(" AND due_at IS NOT NULL AND due_at < ").push_bind(to_ms(at));
+            q.push(" ORDER BY due_at, key");
+        } else {
+            q.push(" ORDER BY severity_rank DESC, key");
+        }
+        if let Some(limit) = filter.limit {
+            q.push(" LIMIT ").push_bind(limit);
+            q.push(" OFFSET ").push_bind(filter.offset);
+        }
+        let rows = q.build().fetch_all(self.pool()).await.ctx("listing findings")?;
+        rows.iter().map(FindingSummary::from_row).collect()
+    }
+
+    pub async fn finding(&self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM findings WHERE key = $1", StoredFinding::COLUMNS)))
+            .bind(id.key())
+            .fetch_optional(self.pool())
+            .await
+            .ctx("loading a finding")?;
+        row.as_ref().map(StoredFinding::from_row).transpose()
+    }
+
+    /// One finding's events, oldest first.
+    pub async fn trail(&self, id: FindingId) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM events WHERE finding_key = $1 ORDER BY seq",
+            StoredEvent::COLUMNS
+        )))
+        .bind(id.key())
+        .fetch_all(self.pool())
+        .await
+        .ctx("loading a trail")?;
+        rows.iter().map(StoredEvent::from_row).collect()
+    }
+
+    /// Stream every event (optionally of one finding) to `sink`, oldest first, without
+    /// holding the whole log in memory.
+    pub async fn for_each_event(
+        &self,
+        finding: Option<FindingId>,
+        mut sink: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let sql = match finding {
+            Some(_) => format!("SELECT {} FROM events WHERE finding_key = $1 ORDER BY seq", StoredEvent::COLUMNS),
+            None => format!("SELECT {} FROM events ORDER BY seq", StoredEvent::COLUMNS),
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(id) = finding {
+            query = query.bind(id.key());
+        }
+        let mut rows = query.fetch(self.pool());
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await.ctx("reading events")? {
+            sink(StoredEvent::from_row(&row)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Backlog counts, overdue and median time to remediate.
+    pub async fn summary(&self, now: DateTime<Utc>) -> Result<SummaryReport, StoreError> {
+        const C: &str = "computing the summary";
+        let rows = sqlx::query("SELECT severity, stage, COUNT(*) FROM findings GROUP BY severity, stage")
+            .fetch_all(self.pool())
+            .await
+            .ctx(C)?;
+        let mut open = [0i64; 5];
+        let mut stages = [0i64; 7];
+        let mut total = 0;
+        for row in &rows {
+            let sev: String = row.try_get(0).ctx(C)?;
+            let stage: String = row.try_get(1).ctx(C)?;
+            let n: i64 = row.try_get(2).ctx(C)?;
+            total += n;
+            let stage = Stage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("stage `{stage}`")))?;
+            stages[Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0)] += n;
+            if !matches!(stage, Stage::Closed | Stage::Accepted) {
+                let sev: Severity = sev.parse().map_err(|_| StoreError::Corrupt(format!("severity `{sev}`")))?;
+                open[Severity::ALL.iter().position(|s| *s == sev).unwrap_or(0)] += n;
+            }
+        }
+        let overdue: i64 = sqlx::query("SELECT COUNT(*) FROM findings WHERE due_at IS NOT NULL AND due_at < $1")
+            .bind(to_ms(now))
+            .fetch_one(self.pool())
+            .await
+            .ctx(C)?
+            .try_get(0)
+            .ctx(C)?;
+        let durations: Vec<i64> = sqlx::query(
+            "SELECT closed_at - opened_at FROM findings WHERE resolution = 'fixed' AND closed_at IS NOT NULL ORDER BY 1",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx(C)?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()
+        .ctx(C)?;
+        let regressions: i64 = sqlx::query("SELECT COUNT(*) FROM events WHERE kind = 'reopened' AND payload LIKE '%\"regression\"%'")
+            .fetch_one(self.pool())
+            .await
+            .ctx(C)?
+            .try_get(0)
+            .ctx(C)?;
+        Ok(SummaryReport {
+            generated_at: now,
+            total,
+            open_by_severity: Severity::ALL.iter().copied().zip(open).collect(),
+            by_stage: Stage::ALL.iter().copied().zip(stages).collect(),
+            overdue,
+            median_hours_to_remediate: median(&durations).map(|ms| ms / 3_600_000.0),
+            closed_fixed: durations.len() as i64,
+            regressions,
+        })
+    }
+}
+
+/// Median of sorted values.
+fn median(sorted: &[i64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2] as f64),
+        _ => Some((sorted[n / 2 - 1] as f64 + sorted[n / 2] as f64) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn median_of_odd_and_even_lists() {
+        assert_eq!(super::median(&[]), None);
+        assert_eq!(super::median(&[1, 5, 9]), Some(5.0));
+        assert_eq!(super::median(&[1, 3]), Some(2.0));
+    }
+}

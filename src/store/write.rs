@@ -1,0 +1,258 @@
+//! Writes: one transaction that holds the chain lock, reads what it needs, appends events
+//! with their hashes, updates the projection, and commits all of it or none of it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, QueryBuilder, Row, Transaction};
+use tokio::sync::OwnedMutexGuard;
+
+use super::chain::{EventFields, event_hash};
+use super::rows::StoredFinding;
+use super::{Ctx, StoreError, to_ms};
+use crate::domain::{Event, FindingId, FindingState};
+
+/// Rows per multi-row statement; keeps bind parameters under SQLite's and PostgreSQL's limits.
+const FINDING_CHUNK: usize = 500;
+const EVENT_CHUNK: usize = 1000;
+const KEY_CHUNK: usize = 1000;
+
+const FINDING_COLUMNS: &str = "fingerprint, source, rule_id, title, asset, severity, severity_rank, owner, \
+     stage, resolution, due_at, first_seen, last_seen, times_seen, opened_at, closed_at, state, updated_at";
+
+/// An open write transaction holding the chain lock.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    head_seq: i64,
+    head_hash: String,
+    _local: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(super) async fn begin(pool: &sqlx::AnyPool, local: OwnedMutexGuard<()>) -> Result<WriteTx, StoreError> {
+        let mut tx = pool.begin().await.ctx("starting a transaction")?;
+        // Writing first takes SQLite's write lock (no stale read snapshot) and PostgreSQL's
+        // row lock on the head, so concurrent writers queue here instead of forking the chain.
+        sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .ctx("locking the chain head")?;
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .ctx("reading the chain head")?;
+        Ok(WriteTx {
+            head_seq: row.try_get(0).ctx("reading the chain head")?,
+            head_hash: row.try_get(1).ctx("reading the chain head")?,
+            tx,
+            _local: local,
+        })
+    }
+
+    /// Findings with these fingerprints, keyed by fingerprint.
+    pub async fn findings_by_fingerprint(
+        &mut self,
+        fingerprints: &[&str],
+    ) -> Result<HashMap<String, StoredFinding>, StoreError> {
+        let mut found = HashMap::with_capacity(fingerprints.len());
+        for chunk in fingerprints.chunks(FINDING_CHUNK) {
+            let mut q = QueryBuilder::<Any>::new(format!(
+                "SELECT {} FROM findings WHERE fingerprint IN (",
+                StoredFinding::COLUMNS
+            ));
+            let mut list = q.separated(", ");
+            for fp in chunk {
+                list.push_bind(fp.to_string());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&mut *self.tx).await.ctx("looking up fingerprints")?;
+            for row in &rows {
+                let f = StoredFinding::from_row(row)?;
+                found.insert(f.state.fingerprint.as_str().to_string(), f);
+            }
+        }
+        Ok(found)
+    }
+
+    /// One finding, read inside the transaction (so no other writer can change it meanwhile).
+    pub async fn finding(&mut self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM findings WHERE key = $1", StoredFinding::COLUMNS)))
+            .bind(id.key())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .ctx("loading a finding")?;
+        row.as_ref().map(StoredFinding::from_row).transpose()
+    }
+
+    /// Insert new findings; returns their ids in input order.
+    pub async fn insert_findings(&mut self, states: &[FindingState], now: DateTime<Utc>) -> Result<Vec<FindingId>, StoreError> {
+        let mut keys: HashMap<String, i64> = HashMap::with_capacity(states.len());
+        for chunk in states.chunks(FINDING_CHUNK) {
+            let mut q = QueryBuilder::<Any>::new(format!("INSERT INTO findings ({FINDING_COLUMNS}) "));
+            let mut err = None;
+            q.push_values(chunk, |mut b, s| {
+                let state = match serde_json::to_string(s) {
+                    Ok(json) => json,
+                    Err(e) => {
+                        err = Some(e);
+                        String::new()
+                    }
+                };
+                b.push_bind(s.fingerprint.as_str().to_string())
+                    .push_bind(s.source.clone())
+                    .push_bind(s.rule_id.clone())
+                    .push_bind(s.title.clone())
+                    .push_bind(s.asset.clone())
+                    .push_bind(s.severity.as_str())
+                    .push_bind(s.severity.rank())
+                    .push_bind(s.owner.clone())
+                    .push_bind(s.stage.as_str())
+                    .push_bind(s.resolution.map(|r| r.as_str()))
+                    .push_bind(s.next_due().map(to_ms))
+                    .push_bind(to_ms(s.first_seen))
+                    .push_bind(to_ms(now))
+                    .push_bind(1i64)
+                    .push_bind(to_ms(s.opened_at))
+                    .push_bind(s.closed_at.map(to_ms))
+                    .push_bind(state)
+                    .push_bind(to_ms(now));
+            });
+            if let Some(e) = err {
+                return Err(StoreError::Corrupt(format!("cannot encode finding state: {e}")));
+            }
+            q.push(" RETURNING key, fingerprint");
+            let rows = q.build().fetch_all(&mut *self.tx).await.ctx("inserting findings")?;
+            for row in &rows {
+                keys.insert(
+                    row.try_get(1).ctx("inserting findings")?,
+                    row.try_get(0).ctx("inserting findings")?,
+                );
+            }
+        }
+        states
+            .iter()
+            .map(|s| {
+                keys.get(s.fingerprint.as_str())
+                    .map(|k| FindingId::from_key(*k))
+                    .ok_or_else(|| StoreError::Corrupt("an inserted finding returned no key".into()))
+            })
+            .collect()
+    }
+
+    /// Write a finding's new projection.
+    pub async fn save(&mut self, id: FindingId, state: &FindingState, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let json = serde_json::to_string(state)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))?;
+        sqlx::query(
+            "UPDATE findings SET title = $1, severity = $2, severity_rank = $3, owner = $4, stage = $5, \
+             resolution = $6, due_at = $7, opened_at = $8, closed_at = $9, state = $10, updated_at = $11 \
+             WHERE key = $12",
+        )
+        .bind(state.title.clone())
+        .bind(state.severity.as_str())
+        .bind(state.severity.rank())
+        .bind(state.owner.clone())
+        .bind(state.stage.as_str())
+        .bind(state.resolution.map(|r| r.as_str()))
+        .bind(state.next_due().map(to_ms))
+        .bind(to_ms(state.opened_at))
+        .bind(state.closed_at.map(to_ms))
+        .bind(json)
+        .bind(to_ms(now))
+        .bind(id.key())
+        .execute(&mut *self.tx)
+        .await
+        .ctx("saving a finding")?;
+        Ok(())
+    }
+
+    /// Record that a scanner saw these findings again: `last_seen` and `times_seen` only.
+    pub async fn touch_seen(&mut self, ids: &[FindingId], at: DateTime<Utc>) -> Result<(), StoreError> {
+        for chunk in ids.chunks(KEY_CHUNK) {
+            let mut q = QueryBuilder::<Any>::new("UPDATE findings SET last_seen = ");
+            q.push_bind(to_ms(at));
+            q.push(", times_seen = times_seen + 1 WHERE key IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.key());
+            }
+            q.push(")");
+            q.build().execute(&mut *self.tx).await.ctx("recording sightings")?;
+        }
+        Ok(())
+    }
+
+    /// Append events to the chain, in order. Returns their sequence numbers.
+    pub async fn append(&mut self, events: &[(FindingId, &Event)]) -> Result<Vec<i64>, StoreError> {
+        struct Prepared {
+            seq: i64,
+            key: i64,
+            kind: &'static str,
+            payload: String,
+            at: i64,
+            hash: String,
+        }
+        let mut prepared = Vec::with_capacity(events.len());
+        for (id, e) in events {
+            let payload = serde_json::to_string(&e.change)
+                .map_err(|err| StoreError::Corrupt(format!("cannot encode event: {err}")))?;
+            let seq = self.head_seq + 1;
+            let at = to_ms(e.at);
+            let hash = event_hash(
+                &self.head_hash,
+                &EventFields {
+                    seq,
+                    finding_key: id.key(),
+                    kind: e.change.kind(),
+                    actor_platform: &e.actor.platform,
+                    actor_id: &e.actor.id,
+                    actor_name: &e.actor.name,
+                    source: e.source.as_str(),
+                    payload: &payload,
+                    at,
+                },
+            );
+            self.head_seq = seq;
+            self.head_hash = hash.clone();
+            prepared.push(Prepared {
+                seq,
+                key: id.key(),
+                kind: e.change.kind(),
+                payload,
+                at,
+                hash,
+            });
+        }
+        for (chunk_events, chunk) in events.chunks(EVENT_CHUNK).zip(prepared.chunks(EVENT_CHUNK)) {
+            let mut q = QueryBuilder::<Any>::new(
+                "INSERT INTO events (seq, finding_key, kind, actor_platform, actor_id, actor_name, source, payload, at, hash) ",
+            );
+            q.push_values(chunk.iter().zip(chunk_events), |mut b, (p, (_, e))| {
+                b.push_bind(p.seq)
+                    .push_bind(p.key)
+                    .push_bind(p.kind)
+                    .push_bind(e.actor.platform.clone())
+                    .push_bind(e.actor.id.clone())
+                    .push_bind(e.actor.name.clone())
+                    .push_bind(e.source.as_str())
+                    .push_bind(p.payload.clone())
+                    .push_bind(p.at)
+                    .push_bind(p.hash.clone());
+            });
+            q.build().execute(&mut *self.tx).await.ctx("appending events")?;
+        }
+        Ok(prepared.iter().map(|p| p.seq).collect())
+    }
+
+    /// Store the new head and commit everything.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.head_seq)
+            .bind(self.head_hash.clone())
+            .execute(&mut *self.tx)
+            .await
+            .ctx("moving the chain head")?;
+        self.tx.commit().await.ctx("committing")?;
+        Ok(())
+    }
+}
