@@ -6,6 +6,7 @@
 mod chain;
 mod read;
 mod rows;
+mod sql;
 mod write;
 
 use std::sync::Arc;
@@ -194,6 +195,12 @@ impl Store {
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The raw pool, for tests that inspect or tamper with the database directly.
+    #[doc(hidden)]
+    pub fn pool_for_tests(&self) -> &AnyPool {
         &self.pool
     }
 

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::{Any, QueryBuilder, Row};
+use sqlx::Row;
 
 use super::rows::{FindingSummary, StoredEvent, StoredFinding};
+use super::sql::Sql;
 use super::{Ctx, Store, StoreError, to_ms};
 use crate::domain::{FindingId, Severity, Stage};
 
@@ -42,28 +43,28 @@ pub struct SummaryReport {
 impl Store {
     /// Findings matching `filter`: overdue listings soonest-due first, others worst first.
     pub async fn list_findings(&self, filter: &FindingFilter) -> Result<Vec<FindingSummary>, StoreError> {
-        let mut q = QueryBuilder::<Any>::new(format!("SELECT {} FROM findings WHERE 1 = 1", FindingSummary::COLUMNS));
+        let mut q = Sql::new(&format!("SELECT {} FROM findings WHERE 1 = 1", FindingSummary::COLUMNS));
         if let Some(stage) = filter.stage {
-            q.push(" AND stage = ").push_bind(stage.as_str());
+            q.push(" AND stage = ").bind(stage.as_str());
         }
         if let Some(sev) = filter.severity {
-            q.push(" AND severity = ").push_bind(sev.as_str());
+            q.push(" AND severity = ").bind(sev.as_str());
         }
         if let Some(owner) = &filter.owner {
-            q.push(" AND owner = ").push_bind(owner.clone());
+            q.push(" AND owner = ").bind(owner.clone());
         }
         if filter.open_only {
             q.push(" AND stage NOT IN ('closed', 'accepted')");
         }
         if let Some(at) = filter.overdue_at {
-            q.push(" AND due_at IS NOT NULL AND due_at < ").push_bind(to_ms(at));
+            q.push(" AND due_at IS NOT NULL AND due_at < ").bind(to_ms(at));
             q.push(" ORDER BY due_at, key");
         } else {
             q.push(" ORDER BY severity_rank DESC, key");
         }
         if let Some(limit) = filter.limit {
-            q.push(" LIMIT ").push_bind(limit);
-            q.push(" OFFSET ").push_bind(filter.offset);
+            q.push(" LIMIT ").bind(limit);
+            q.push(" OFFSET ").bind(filter.offset);
         }
         let rows = q.build().fetch_all(self.pool()).await.ctx("listing findings")?;
         rows.iter().map(FindingSummary::from_row).collect()

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, QueryBuilder, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 use super::chain::{EventFields, event_hash};
 use super::rows::StoredFinding;
+use super::sql::Sql;
 use super::{Ctx, StoreError, to_ms};
 use crate::domain::{Event, FindingId, FindingState};
 
@@ -56,15 +57,8 @@ impl WriteTx {
     ) -> Result<HashMap<String, StoredFinding>, StoreError> {
         let mut found = HashMap::with_capacity(fingerprints.len());
         for chunk in fingerprints.chunks(FINDING_CHUNK) {
-            let mut q = QueryBuilder::<Any>::new(format!(
-                "SELECT {} FROM findings WHERE fingerprint IN (",
-                StoredFinding::COLUMNS
-            ));
-            let mut list = q.separated(", ");
-            for fp in chunk {
-                list.push_bind(fp.to_string());
-            }
-            q.push(")");
+            let mut q = Sql::new(&format!("SELECT {} FROM findings WHERE fingerprint IN ", StoredFinding::COLUMNS));
+            q.bind_list(chunk.iter().copied());
             let rows = q.build().fetch_all(&mut *self.tx).await.ctx("looking up fingerprints")?;
             for row in &rows {
                 let f = StoredFinding::from_row(row)?;
@@ -88,37 +82,47 @@ impl WriteTx {
     pub async fn insert_findings(&mut self, states: &[FindingState], now: DateTime<Utc>) -> Result<Vec<FindingId>, StoreError> {
         let mut keys: HashMap<String, i64> = HashMap::with_capacity(states.len());
         for chunk in states.chunks(FINDING_CHUNK) {
-            let mut q = QueryBuilder::<Any>::new(format!("INSERT INTO findings ({FINDING_COLUMNS}) "));
-            let mut err = None;
-            q.push_values(chunk, |mut b, s| {
-                let state = match serde_json::to_string(s) {
-                    Ok(json) => json,
-                    Err(e) => {
-                        err = Some(e);
-                        String::new()
-                    }
-                };
-                b.push_bind(s.fingerprint.as_str().to_string())
-                    .push_bind(s.source.clone())
-                    .push_bind(s.rule_id.clone())
-                    .push_bind(s.title.clone())
-                    .push_bind(s.asset.clone())
-                    .push_bind(s.severity.as_str())
-                    .push_bind(s.severity.rank())
-                    .push_bind(s.owner.clone())
-                    .push_bind(s.stage.as_str())
-                    .push_bind(s.resolution.map(|r| r.as_str()))
-                    .push_bind(s.next_due().map(to_ms))
-                    .push_bind(to_ms(s.first_seen))
-                    .push_bind(to_ms(now))
-                    .push_bind(1i64)
-                    .push_bind(to_ms(s.opened_at))
-                    .push_bind(s.closed_at.map(to_ms))
-                    .push_bind(state)
-                    .push_bind(to_ms(now));
-            });
-            if let Some(e) = err {
-                return Err(StoreError::Corrupt(format!("cannot encode finding state: {e}")));
+            let mut q = Sql::new(&format!("INSERT INTO findings ({FINDING_COLUMNS}) VALUES "));
+            for (i, s) in chunk.iter().enumerate() {
+                let state = serde_json::to_string(s)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))?;
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(s.fingerprint.as_str())
+                    .push(", ")
+                    .bind(s.source.as_str())
+                    .push(", ")
+                    .bind(s.rule_id.as_str())
+                    .push(", ")
+                    .bind(s.title.as_str())
+                    .push(", ")
+                    .bind(s.asset.as_str())
+                    .push(", ")
+                    .bind(s.severity.as_str())
+                    .push(", ")
+                    .bind(s.severity.rank())
+                    .push(", ")
+                    .bind(s.owner.clone())
+                    .push(", ")
+                    .bind(s.stage.as_str())
+                    .push(", ")
+                    .bind(s.resolution.map(|r| r.as_str()))
+                    .push(", ")
+                    .bind(s.next_due().map(to_ms))
+                    .push(", ")
+                    .bind(to_ms(s.first_seen))
+                    .push(", ")
+                    .bind(to_ms(now))
+                    .push(", ")
+                    .bind(1i64)
+                    .push(", ")
+                    .bind(to_ms(s.opened_at))
+                    .push(", ")
+                    .bind(s.closed_at.map(to_ms))
+                    .push(", ")
+                    .bind(state)
+                    .push(", ")
+                    .bind(to_ms(now))
+                    .push(")");
             }
             q.push(" RETURNING key, fingerprint");
             let rows = q.build().fetch_all(&mut *self.tx).await.ctx("inserting findings")?;
@@ -169,14 +173,10 @@ impl WriteTx {
     /// Record that a scanner saw these findings again: `last_seen` and `times_seen` only.
     pub async fn touch_seen(&mut self, ids: &[FindingId], at: DateTime<Utc>) -> Result<(), StoreError> {
         for chunk in ids.chunks(KEY_CHUNK) {
-            let mut q = QueryBuilder::<Any>::new("UPDATE findings SET last_seen = ");
-            q.push_bind(to_ms(at));
-            q.push(", times_seen = times_seen + 1 WHERE key IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id.key());
-            }
-            q.push(")");
+            let mut q = Sql::new("UPDATE findings SET last_seen = ");
+            q.bind(to_ms(at))
+                .push(", times_seen = times_seen + 1 WHERE key IN ")
+                .bind_list(chunk.iter().map(|id| id.key()));
             q.build().execute(&mut *self.tx).await.ctx("recording sightings")?;
         }
         Ok(())
@@ -224,21 +224,32 @@ impl WriteTx {
             });
         }
         for (chunk_events, chunk) in events.chunks(EVENT_CHUNK).zip(prepared.chunks(EVENT_CHUNK)) {
-            let mut q = QueryBuilder::<Any>::new(
-                "INSERT INTO events (seq, finding_key, kind, actor_platform, actor_id, actor_name, source, payload, at, hash) ",
+            let mut q = Sql::new(
+                "INSERT INTO events (seq, finding_key, kind, actor_platform, actor_id, actor_name, source, payload, at, hash) VALUES ",
             );
-            q.push_values(chunk.iter().zip(chunk_events), |mut b, (p, (_, e))| {
-                b.push_bind(p.seq)
-                    .push_bind(p.key)
-                    .push_bind(p.kind)
-                    .push_bind(e.actor.platform.clone())
-                    .push_bind(e.actor.id.clone())
-                    .push_bind(e.actor.name.clone())
-                    .push_bind(e.source.as_str())
-                    .push_bind(p.payload.clone())
-                    .push_bind(p.at)
-                    .push_bind(p.hash.clone());
-            });
+            for (i, (p, (_, e))) in chunk.iter().zip(chunk_events).enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(p.seq)
+                    .push(", ")
+                    .bind(p.key)
+                    .push(", ")
+                    .bind(p.kind)
+                    .push(", ")
+                    .bind(e.actor.platform.as_str())
+                    .push(", ")
+                    .bind(e.actor.id.as_str())
+                    .push(", ")
+                    .bind(e.actor.name.as_str())
+                    .push(", ")
+                    .bind(e.source.as_str())
+                    .push(", ")
+                    .bind(p.payload.as_str())
+                    .push(", ")
+                    .bind(p.at)
+                    .push(", ")
+                    .bind(p.hash.as_str())
+                    .push(")");
+            }
             q.build().execute(&mut *self.tx).await.ctx("appending events")?;
         }
         Ok(prepared.iter().map(|p| p.seq).collect())

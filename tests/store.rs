@@ -1,0 +1,447 @@
+//! The store and application services against real databases: SQLite always, PostgreSQL
+//! when reachable (see common/mod.rs). Each test runs once per backend.
+
+mod common;
+
+use chrono::Duration;
+use common::{TestDb, finding, ts};
+use remedybot::app::{App, AppError, Outcome};
+use remedybot::domain::{
+    Actor, Command, DecisionKind, Evidence, FindingId, FindingState, FixPlan, Proposal, RcaAnswers, Refusal,
+    Severity, Source, Stage, TriageAnswers,
+};
+use remedybot::store::{FindingFilter, TamperKind};
+
+fn user(id: &str) -> Actor {
+    Actor::new("slack", id, &format!("User {id}"))
+}
+
+async fn run(app: &App, id: FindingId, who: &str, cmd: Command, at: &str) {
+    app.execute(id, &cmd, &user(who), Source::Slack, ts(at))
+        .await
+        .unwrap_or_else(|e| panic!("{cmd:?} by {who} refused: {e}"));
+}
+
+/// Walk a high finding from new to closed-as-fixed through every stage.
+async fn close_as_fixed(app: &App, id: FindingId) {
+    run(app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+    let triage = Command::Triage {
+        answers: TriageAnswers {
+            real: Some(true),
+            exploitable: Some(false),
+            notes: "internal only".into(),
+        },
+        severity: None,
+        proposal: None,
+    };
+    run(app, id, "owner", triage, "2026-01-01T02:00:00Z").await;
+    let rca = RcaAnswers {
+        cause_category: "dependency".into(),
+        whys: vec!["pinned an old version".into()],
+        contributing_factors: String::new(),
+    };
+    run(app, id, "owner", Command::SubmitRca(rca), "2026-01-02T00:00:00Z").await;
+    let plan = FixPlan {
+        plan: "upgrade".into(),
+        change_link: "https://git.example/pr/7".into(),
+        target_date: None,
+    };
+    run(app, id, "owner", Command::PlanFix(plan), "2026-01-02T01:00:00Z").await;
+    let evidence = Evidence {
+        link: "https://git.example/pr/7".into(),
+        rescan_result: "clean".into(),
+    };
+    run(app, id, "dev", Command::MarkFixed(evidence), "2026-01-03T00:00:00Z").await;
+    run(app, id, "lead", Command::Vote { approve: true, reason: None }, "2026-01-03T12:00:00Z").await;
+}
+
+async fn ingest(app: &App, items: Vec<remedybot::domain::NewFinding>, at: &str) -> remedybot::app::IngestOutcome {
+    app.ingest(items, &Actor::new("api", "ingest-token", "ingest API"), Source::Api, ts(at))
+        .await
+        .expect("ingest")
+}
+
+#[tokio::test]
+async fn ingest_creates_then_resending_changes_only_last_seen() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let batch: Vec<_> = (0..25).map(|i| finding(i, Severity::High)).collect();
+        let first = ingest(&app, batch.clone(), "2026-01-01T00:00:00Z").await;
+        assert_eq!((first.created, first.unchanged), (25, 0), "{}", db.backend);
+        let before = app.store.finding(first.findings[3].id).await.unwrap().unwrap();
+
+        let again = ingest(&app, batch, "2026-01-02T00:00:00Z").await;
+        assert_eq!((again.created, again.unchanged, again.updated), (0, 25, 0), "{}", db.backend);
+        let after = app.store.finding(first.findings[3].id).await.unwrap().unwrap();
+        assert_eq!(after.state, before.state, "{}", db.backend);
+        assert_eq!(after.times_seen, 2);
+        assert_eq!(after.last_seen, ts("2026-01-02T00:00:00Z"));
+        assert_eq!(app.store.trail(after.id).await.unwrap().len(), 1, "no event for an unchanged sighting");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn repeats_within_a_batch_are_one_finding_and_changes_are_recorded() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let mut a = finding(1, Severity::Low);
+        let mut b = a.clone();
+        b.title = "second copy wins".into();
+        let out = ingest(&app, vec![a.clone(), b], "2026-01-01T00:00:00Z").await;
+        assert_eq!((out.received, out.created, out.findings.len()), (2, 1, 1));
+        let id = out.findings[0].id;
+        assert_eq!(app.store.finding(id).await.unwrap().unwrap().state.title, "second copy wins");
+
+        a.severity = Severity::Critical;
+        let out = ingest(&app, vec![a], "2026-01-01T06:00:00Z").await;
+        assert_eq!(out.findings[0].outcome, Outcome::Updated);
+        let f = app.store.finding(id).await.unwrap().unwrap();
+        assert_eq!(f.state.severity, Severity::Critical);
+        assert_eq!(f.state.remediate_due, ts("2026-01-08T00:00:00Z"), "due date follows the new severity");
+        let kinds: Vec<String> = app.store.trail(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["created", "updated"]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_full_workflow_replays_to_exactly_the_stored_projection() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let out = ingest(&app, vec![finding(1, Severity::High), finding(2, Severity::Medium)], "2026-01-01T00:00:00Z").await;
+        let id = out.findings[0].id;
+        close_as_fixed(&app, id).await;
+        // The closed finding is detected again: a regression.
+        let again = ingest(&app, vec![finding(1, Severity::High)], "2026-02-01T00:00:00Z").await;
+        assert_eq!(again.findings[0].outcome, Outcome::Reopened);
+
+        for item in out.findings {
+            let stored = app.store.finding(item.id).await.unwrap().unwrap();
+            let events: Vec<_> = app
+                .store
+                .trail(item.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.to_event().unwrap())
+                .collect();
+            let replayed = FindingState::replay(&events).unwrap();
+            assert_eq!(replayed, stored.state, "{} {}", db.backend, item.id);
+        }
+        let f = app.store.finding(id).await.unwrap().unwrap();
+        assert_eq!((f.state.stage, f.state.regressions), (Stage::Triage, 1));
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_command_changes_nothing_and_says_why() {
+    for db in TestDb::all().await {
+        let mut settings = db.settings();
+        settings
+            .policy
+            .groups
+            .insert("security-approvers".into(), vec!["slack:lead".into()]);
+        settings.policy.approvals.get_mut(&DecisionKind::FalsePositive).unwrap().groups =
+            vec!["security-approvers".into()];
+        let app = db.app_with(settings).await;
+        let id = ingest(&app, vec![finding(1, Severity::Medium)], "2026-01-01T00:00:00Z").await.findings[0].id;
+        let propose = Command::Propose(Proposal {
+            kind: DecisionKind::FalsePositive,
+            reason: "test data".into(),
+            duplicate_of: None,
+            until: None,
+            compensating_controls: String::new(),
+        });
+        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+        run(&app, id, "owner", propose, "2026-01-01T02:00:00Z").await;
+        let before = app.store.trail(id).await.unwrap().len();
+        let err = app
+            .execute(id, &Command::Vote { approve: true, reason: None }, &user("mallory"), Source::Slack, ts("2026-01-01T03:00:00Z"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "only members of security-approvers can approve; you are not one");
+        assert_eq!(app.store.trail(id).await.unwrap().len(), before);
+        run(&app, id, "lead", Command::Vote { approve: true, reason: None }, "2026-01-01T04:00:00Z").await;
+        assert_eq!(app.store.finding(id).await.unwrap().unwrap().state.stage, Stage::Closed);
+        let missing = app
+            .execute(FindingId::from_key(999), &Command::Acknowledge, &user("x"), Source::Cli, ts("2026-01-01T00:00:00Z"))
+            .await;
+        assert!(matches!(missing, Err(AppError::NotFound(_))));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_votes_count_each_person_once_and_reach_quorum_once() {
+    for db in TestDb::all().await {
+        let mut settings = db.settings();
+        settings.policy.approvals.get_mut(&DecisionKind::Fixed).unwrap().quorum = 2;
+        let app = db.app_with(settings).await;
+        let id = ingest(&app, vec![finding(1, Severity::Low)], "2026-01-01T00:00:00Z").await.findings[0].id;
+        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+        let confirm = Command::Triage { answers: TriageAnswers::default(), severity: None, proposal: None };
+        run(&app, id, "owner", confirm, "2026-01-01T02:00:00Z").await;
+        let evidence = Evidence { link: "https://x".into(), rescan_result: String::new() };
+        run(&app, id, "dev", Command::MarkFixed(evidence), "2026-01-01T03:00:00Z").await;
+
+        // Five people click twice each, all at once.
+        let mut tasks = Vec::new();
+        for voter in ["a", "b", "c", "d", "e", "a", "b", "c", "d", "e"] {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                app.execute(id, &Command::Vote { approve: true, reason: None }, &user(voter), Source::Slack, ts("2026-01-01T04:00:00Z"))
+                    .await
+            }));
+        }
+        let mut accepted = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => accepted += 1,
+                Err(AppError::Refused(Refusal::AlreadyVoted | Refusal::NoPendingRequest)) => {}
+                Err(e) => panic!("unexpected error: {e}"),
+            }
+        }
+        assert_eq!(accepted, 2, "{}: exactly the quorum of votes is recorded", db.backend);
+        let kinds: Vec<String> = app.store.trail(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "vote_cast").count(), 2);
+        assert_eq!(kinds.iter().filter(|k| *k == "closed").count(), 1);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_one_unbroken_chain() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let mut tasks = Vec::new();
+        for w in 0..8usize {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                for round in 0..10usize {
+                    let items = (0..5).map(|i| finding(w * 1000 + round * 10 + i, Severity::Medium)).collect();
+                    let out = app
+                        .ingest(items, &Actor::system(), Source::Api, ts("2026-01-01T00:00:00Z"))
+                        .await
+                        .expect("ingest");
+                    let id = out.findings[0].id;
+                    app.execute(id, &Command::Acknowledge, &Actor::system(), Source::System, ts("2026-01-01T01:00:00Z"))
+                        .await
+                        .expect("ack");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let report = app.store.verify_chain(None).await.unwrap();
+        assert!(report.is_intact(), "{}: {}", db.backend, report.describe());
+        assert_eq!(report.events_checked, 8 * 10 * (5 + 1), "{}", db.backend);
+        assert_eq!(report.head_seq, report.events_checked);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_batch_stores_nothing() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        ingest(&app, vec![finding(1, Severity::Low)], "2026-01-01T00:00:00Z").await;
+        let raw = db.raw().await;
+        // Make the database reject one event of the next batch, after others were written.
+        let trigger = match db.backend {
+            "sqlite" => vec![
+                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.payload LIKE '%POISON%' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                    .to_string(),
+            ],
+            _ => vec![
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.payload LIKE '%POISON%' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                    .to_string(),
+                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()".to_string(),
+            ],
+        };
+        for sql in trigger {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(raw_pool(&raw)).await.unwrap();
+        }
+        let mut items: Vec<_> = (10..20).map(|i| finding(i, Severity::High)).collect();
+        items[7].title = "POISON".into();
+        let err = app
+            .ingest(items, &Actor::system(), Source::Api, ts("2026-01-02T00:00:00Z"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("poisoned"), "{err}");
+        let all = app.store.list_findings(&FindingFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 1, "{}: nothing from the failed batch was stored", db.backend);
+        let report = app.store.verify_chain(None).await.unwrap();
+        assert!(report.is_intact());
+        assert_eq!(report.head_seq, 1);
+        db.cleanup().await;
+    }
+}
+
+fn raw_pool(store: &remedybot::store::Store) -> &sqlx::AnyPool {
+    store.pool_for_tests()
+}
+
+#[tokio::test]
+async fn expired_risk_acceptances_reopen() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let id = ingest(&app, vec![finding(1, Severity::High)], "2026-01-01T00:00:00Z").await.findings[0].id;
+        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+        let accept = Command::Propose(Proposal {
+            kind: DecisionKind::AcceptRisk,
+            reason: "vendor patch pending".into(),
+            duplicate_of: None,
+            until: Some(ts("2026-02-01T00:00:00Z")),
+            compensating_controls: "WAF rule".into(),
+        });
+        run(&app, id, "owner", accept, "2026-01-01T02:00:00Z").await;
+        run(&app, id, "ciso", Command::Vote { approve: true, reason: None }, "2026-01-01T03:00:00Z").await;
+        assert!(app.expire_acceptances(ts("2026-01-31T00:00:00Z")).await.unwrap().is_empty());
+        assert_eq!(app.expire_acceptances(ts("2026-02-01T00:00:01Z")).await.unwrap(), vec![id]);
+        let f = app.store.finding(id).await.unwrap().unwrap();
+        assert_eq!(f.state.stage, Stage::Triage);
+        assert_eq!(f.state.triage_due, ts("2026-02-01T00:00:01Z") + Duration::hours(72));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn listing_filters_and_the_summary_agree_with_the_data() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let items = vec![
+            finding(1, Severity::Critical),
+            finding(2, Severity::High),
+            finding(3, Severity::Low),
+        ];
+        let out = ingest(&app, items, "2026-01-01T00:00:00Z").await;
+        close_as_fixed(&app, out.findings[1].id).await;
+        let now = ts("2026-01-20T00:00:00Z");
+        let overdue = app
+            .store
+            .list_findings(&FindingFilter { overdue_at: Some(now), ..Default::default() })
+            .await
+            .unwrap();
+        // The critical one is past 7 days, the low one past its 14-day triage deadline.
+        let ids: Vec<_> = overdue.iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![out.findings[0].id, out.findings[2].id], "{}", db.backend);
+        let crit = app
+            .store
+            .list_findings(&FindingFilter { severity: Some(Severity::Critical), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(crit.len(), 1);
+        let closed = app
+            .store
+            .list_findings(&FindingFilter { stage: Some(Stage::Closed), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(closed[0].id, out.findings[1].id);
+
+        let s = app.store.summary(now).await.unwrap();
+        assert_eq!(s.total, 3);
+        assert_eq!(s.overdue, 2);
+        assert_eq!(s.closed_fixed, 1);
+        // Opened 2026-01-01T00:00, closed 2026-01-03T12:00.
+        assert_eq!(s.median_hours_to_remediate, Some(60.0));
+        assert_eq!(s.open_by_severity[0], (Severity::Critical, 1));
+        assert_eq!(s.open_by_severity[1], (Severity::High, 0));
+        db.cleanup().await;
+    }
+}
+
+/// Tampering with the stored trail, directly in the database, is detected by `verify`,
+/// which names the first bad event.
+mod tamper {
+    use super::*;
+
+    async fn seeded(db: &TestDb) -> App {
+        let app = db.app().await;
+        let out = ingest(&app, (0..5).map(|i| finding(i, Severity::High)).collect(), "2026-01-01T00:00:00Z").await;
+        close_as_fixed(&app, out.findings[0].id).await;
+        // 5 created + 8 workflow events = 13
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        app
+    }
+
+    async fn tamper_and_verify(sql: &[&str]) -> Vec<(String, Option<TamperKind>)> {
+        let mut results = Vec::new();
+        for db in TestDb::all().await {
+            let app = seeded(&db).await;
+            for s in sql {
+                sqlx::query(sqlx::AssertSqlSafe(s.to_string()))
+                    .execute(app.store.pool_for_tests())
+                    .await
+                    .unwrap_or_else(|e| panic!("{s}: {e}"));
+            }
+            let report = app.store.verify_chain(None).await.unwrap();
+            results.push((db.backend.to_string(), report.problem.clone()));
+            db.cleanup().await;
+        }
+        results
+    }
+
+    #[tokio::test]
+    async fn an_edited_payload_is_named() {
+        for (backend, problem) in
+            tamper_and_verify(&["UPDATE events SET payload = REPLACE(payload, 'internal only', 'public') WHERE seq = 7"]).await
+        {
+            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 7 }), "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edited_actor_is_named() {
+        for (backend, problem) in tamper_and_verify(&["UPDATE events SET actor_id = 'someone-else' WHERE seq = 13"]).await {
+            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 13 }), "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deleted_event_is_named() {
+        for (backend, problem) in tamper_and_verify(&["DELETE FROM events WHERE seq = 9"]).await {
+            assert_eq!(problem, Some(TamperKind::Gap { expected: 9, found: 10 }), "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_the_newest_event_is_detected() {
+        for (backend, problem) in tamper_and_verify(&["DELETE FROM events WHERE seq = 13"]).await {
+            assert_eq!(problem, Some(TamperKind::HeadMismatch { head_seq: 13, last_seq: 12 }), "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_inserted_event_is_named() {
+        // Shift the tail up by one and forge an event into the gap, copying a real row.
+        for (backend, problem) in tamper_and_verify(&[
+            "UPDATE events SET seq = seq + 100 WHERE seq >= 10",
+            "UPDATE events SET seq = seq - 99 WHERE seq >= 110",
+            "INSERT INTO events (seq, finding_key, kind, actor_platform, actor_id, actor_name, source, payload, at, hash) \
+             SELECT 10, finding_key, kind, actor_platform, 'forger', actor_name, source, payload, at, hash FROM events WHERE seq = 9",
+        ])
+        .await
+        {
+            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 10 }), "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn reordered_events_are_named() {
+        for (backend, problem) in tamper_and_verify(&[
+            "UPDATE events SET seq = 1000 WHERE seq = 7",
+            "UPDATE events SET seq = 7 WHERE seq = 8",
+            "UPDATE events SET seq = 8 WHERE seq = 1000",
+        ])
+        .await
+        {
+            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 7 }), "{backend}");
+        }
+    }
+}
