@@ -205,7 +205,10 @@ impl Settings {
         }
         if let Some(limit) = file.server.body_limit_bytes {
             if limit < 1024 {
-                return Err(invalid("server.body_limit_bytes".into(), "must be at least 1024".into()));
+                return Err(invalid(
+                    "server.body_limit_bytes".into(),
+                    "must be at least 1024".into(),
+                ));
             }
             s.body_limit_bytes = limit;
         }
@@ -214,7 +217,10 @@ impl Settings {
         }
         if let Some(n) = file.database.max_connections {
             if n == 0 {
-                return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
+                return Err(invalid(
+                    "database.max_connections".into(),
+                    "must be at least 1".into(),
+                ));
             }
             s.database.max_connections = n;
         }
@@ -225,7 +231,10 @@ impl Settings {
         let policy = &mut s.policy;
         for (severity, sla) in file.sla {
             if sla.triage_hours == 0 || sla.remediate_days == 0 {
-                return Err(invalid(format!("sla.{severity}"), "deadlines must be greater than 0".into()));
+                return Err(invalid(
+                    format!("sla.{severity}"),
+                    "deadlines must be greater than 0".into(),
+                ));
             }
             if u64::from(sla.triage_hours) > u64::from(sla.remediate_days) * 24 {
                 return Err(invalid(
@@ -243,7 +252,9 @@ impl Settings {
                 if !ok {
                     return Err(invalid(
                         format!("groups.{name}[{i}]"),
-                        format!("`{m}` is not a member reference; write platform:id, e.g. slack:U024BE7LH"),
+                        format!(
+                            "`{m}` is not a member reference; write platform:id, e.g. slack:U024BE7LH"
+                        ),
                     ));
                 }
             }
@@ -257,7 +268,10 @@ impl Settings {
                     let known: Vec<&str> = policy.groups.keys().map(String::as_str).collect();
                     return Err(invalid(
                         format!("{key}.groups"),
-                        format!("unknown group `{g}`; defined groups: [{}]", known.join(", ")),
+                        format!(
+                            "unknown group `{g}`; defined groups: [{}]",
+                            known.join(", ")
+                        ),
                     ));
                 };
                 members.extend(list.iter().cloned());
@@ -285,7 +299,10 @@ impl Settings {
         }
         if let Some(days) = file.risk.max_acceptance_days {
             if days == 0 {
-                return Err(invalid("risk.max_acceptance_days".into(), "must be at least 1".into()));
+                return Err(invalid(
+                    "risk.max_acceptance_days".into(),
+                    "must be at least 1".into(),
+                ));
             }
             policy.max_acceptance_days = days;
         }
@@ -300,7 +317,10 @@ mod tests {
     struct MapEnv(Vec<(&'static str, &'static str)>);
     impl Env for MapEnv {
         fn get(&self, name: &str) -> Option<String> {
-            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            self.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
         }
     }
 
@@ -317,7 +337,9 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_named_with_its_line() {
-        let err = parse("[server]\nlisten = \"0.0.0.0:1\"\nlisen = 3\n").unwrap_err().to_string();
+        let err = parse("[server]\nlisten = \"0.0.0.0:1\"\nlisen = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lisen"), "{err}");
         assert!(err.contains("line 3"), "{err}");
     }
@@ -327,12 +349,16 @@ mod tests {
         let err = parse("[approvals.fixed]\nquorum = 1\ngroups = [\"sec\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`approvals.fixed.groups`: unknown group `sec`"), "{err}");
+        assert!(
+            err.contains("`approvals.fixed.groups`: unknown group `sec`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_quorum_larger_than_the_groups_is_rejected() {
-        let text = "[groups]\nsec = [\"slack:U1\"]\n[approvals.fixed]\nquorum = 2\ngroups = [\"sec\"]\n";
+        let text =
+            "[groups]\nsec = [\"slack:U1\"]\n[approvals.fixed]\nquorum = 2\ngroups = [\"sec\"]\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.contains("approvals.fixed.quorum"), "{err}");
     }
@@ -345,7 +371,9 @@ mod tests {
 
     #[test]
     fn unknown_severity_keys_list_the_allowed_values() {
-        let err = parse("[sla.urgent]\ntriage_hours = 1\nremediate_days = 1\n").unwrap_err().to_string();
+        let err = parse("[sla.urgent]\ntriage_hours = 1\nremediate_days = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("critical"), "{err}");
     }
 

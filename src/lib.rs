@@ -19,6 +19,6 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod report;
-pub mod store;
 pub mod server;
+pub mod store;
 pub mod telemetry;

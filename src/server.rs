@@ -29,7 +29,11 @@ pub struct Running {
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves. Returns once the server has stopped.
-pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let jobs = crate::jobs::spawn(app.clone(), stop_rx.clone());
     let router = crate::http::router(app.clone());
@@ -52,7 +56,11 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
 }
 
 /// Bind `listen`, then [`serve`] in a task. For `remedybot serve` and for tests (port 0).
-pub async fn start(app: App, listen: &str, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<Running> {
+pub async fn start(
+    app: App,
+    listen: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

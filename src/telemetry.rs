@@ -23,7 +23,9 @@ pub fn init(format: LogFormat, default_level: &str) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|s| EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -31,7 +33,9 @@ pub fn init(format: LogFormat, default_level: &str) {
 }
 
 /// Upper bounds of the request latency histogram, in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -57,7 +61,9 @@ pub struct Metrics {
 impl Metrics {
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *m.requests.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+        *m.requests
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
         let h = m.latency.entry(route.to_string()).or_default();
         let secs = elapsed.as_secs_f64();
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -85,7 +91,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        out.push_str("# HELP remedybot_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP remedybot_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE remedybot_http_requests_total counter\n");
         for ((method, route, status), n) in &m.requests {
             let _ = writeln!(
@@ -94,7 +102,9 @@ impl Metrics {
                 escape(route)
             );
         }
-        out.push_str("# HELP remedybot_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str(
+            "# HELP remedybot_http_request_duration_seconds HTTP request latency by route.\n",
+        );
         out.push_str("# TYPE remedybot_http_request_duration_seconds histogram\n");
         for (route, h) in &m.latency {
             let route = escape(route);
@@ -109,13 +119,26 @@ impl Metrics {
                 "remedybot_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "remedybot_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "remedybot_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "remedybot_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "remedybot_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
         }
-        out.push_str("# HELP remedybot_findings_ingested_total Findings received by ingest, by outcome.\n");
+        out.push_str(
+            "# HELP remedybot_findings_ingested_total Findings received by ingest, by outcome.\n",
+        );
         out.push_str("# TYPE remedybot_findings_ingested_total counter\n");
         for (outcome, n) in &m.ingested {
-            let _ = writeln!(out, "remedybot_findings_ingested_total{{outcome=\"{outcome}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "remedybot_findings_ingested_total{{outcome=\"{outcome}\"}} {n}"
+            );
         }
         out.push_str("# HELP remedybot_transitions_total Workflow events recorded, by kind.\n");
         out.push_str("# TYPE remedybot_transitions_total counter\n");
@@ -127,7 +150,10 @@ impl Metrics {
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -142,9 +168,15 @@ mod tests {
         m.record_ingested("created", 5);
         m.record_transition("created");
         let text = m.render();
-        assert!(text.contains("remedybot_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"));
-        assert!(text.contains("remedybot_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"));
-        assert!(text.contains("remedybot_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2"));
+        assert!(text.contains(
+            "remedybot_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "remedybot_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "remedybot_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2"
+        ));
         assert!(text.contains("remedybot_findings_ingested_total{outcome=\"created\"} 5"));
         assert!(text.contains("remedybot_transitions_total{kind=\"created\"} 1"));
     }

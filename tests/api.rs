@@ -9,7 +9,11 @@ use serde_json::Value;
 async fn ingest_then_read_back_through_every_route() {
     for db in TestDb::all().await {
         let server = TestServer::start(db.app().await).await;
-        let resp = server.post("/api/v1/findings", generic_json(20)).send().await.unwrap();
+        let resp = server
+            .post("/api/v1/findings", generic_json(20))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "{}", db.backend);
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["created"], 20);
@@ -25,37 +29,102 @@ async fn ingest_then_read_back_through_every_route() {
             .json()
             .await
             .unwrap();
-        assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(20)));
+        assert_eq!(
+            (again["created"].as_u64(), again["unchanged"].as_u64()),
+            (Some(0), Some(20))
+        );
 
-        let list: Value = server.get("/api/v1/findings?severity=critical").send().await.unwrap().json().await.unwrap();
+        let list: Value = server
+            .get("/api/v1/findings?severity=critical")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let rows = list["findings"].as_array().unwrap();
         assert_eq!(rows.len(), 4);
         assert!(rows.iter().all(|r| r["severity"] == "critical"));
-        let paged: Value = server.get("/api/v1/findings?limit=5&offset=5").send().await.unwrap().json().await.unwrap();
+        let paged: Value = server
+            .get("/api/v1/findings?limit=5&offset=5")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(paged["findings"].as_array().unwrap().len(), 5);
-        let overdue: Value = server.get("/api/v1/findings?overdue=true").send().await.unwrap().json().await.unwrap();
+        let overdue: Value = server
+            .get("/api/v1/findings?overdue=true")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(overdue["findings"].as_array().unwrap().len(), 0);
 
-        let one: Value = server.get(&format!("/api/v1/findings/{id}")).send().await.unwrap().json().await.unwrap();
+        let one: Value = server
+            .get(&format!("/api/v1/findings/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(one["id"], "F-1");
         assert_eq!(one["stage"], "new");
         assert_eq!(one["times_seen"], 2);
         assert_eq!(one["overdue"], false);
 
-        let trail: Value = server.get(&format!("/api/v1/findings/{id}/trail")).send().await.unwrap().json().await.unwrap();
+        let trail: Value = server
+            .get(&format!("/api/v1/findings/{id}/trail"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let events = trail["events"].as_array().unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["kind"], "created");
         assert_eq!(events[0]["actor"]["platform"], "api");
         assert_eq!(events[0]["payload"]["finding"]["rule_id"], "rule-0");
 
-        let summary: Value = server.get("/api/v1/reports/summary").send().await.unwrap().json().await.unwrap();
+        let summary: Value = server
+            .get("/api/v1/reports/summary")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(summary["total"], 20);
         assert_eq!(summary["overdue"], 0);
 
-        assert_eq!(server.get("/api/v1/findings/F-999").send().await.unwrap().status(), 404);
-        assert_eq!(server.get("/api/v1/findings/G-1/trail").send().await.unwrap().status(), 400);
-        let bad_stage = server.get("/api/v1/findings?stage=done").send().await.unwrap();
+        assert_eq!(
+            server
+                .get("/api/v1/findings/F-999")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        assert_eq!(
+            server
+                .get("/api/v1/findings/G-1/trail")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+        let bad_stage = server
+            .get("/api/v1/findings?stage=done")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(bad_stage.status(), 400);
         assert!(bad_stage.text().await.unwrap().contains("new, triage, rca"));
         server.stop().await;
@@ -68,14 +137,41 @@ async fn requests_without_the_right_token_get_401_and_change_nothing() {
     let db = TestDb::sqlite();
     let server = TestServer::start(db.app().await).await;
     let url = server.url("/api/v1/findings");
-    let none = server.http.post(&url).body(generic_json(1)).send().await.unwrap();
+    let none = server
+        .http
+        .post(&url)
+        .body(generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), 401);
     assert_eq!(none.headers()["www-authenticate"], "Bearer");
-    let wrong = server.http.post(&url).bearer_auth("test-token-0123456780").body(generic_json(1)).send().await.unwrap();
+    let wrong = server
+        .http
+        .post(&url)
+        .bearer_auth("test-token-0123456780")
+        .body(generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
-    let prefix = server.http.post(&url).bearer_auth(&TOKEN[..10]).body(generic_json(1)).send().await.unwrap();
+    let prefix = server
+        .http
+        .post(&url)
+        .bearer_auth(&TOKEN[..10])
+        .body(generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(prefix.status(), 401);
-    let basic = server.http.post(&url).basic_auth("x", Some(TOKEN)).body(generic_json(1)).send().await.unwrap();
+    let basic = server
+        .http
+        .post(&url)
+        .basic_auth("x", Some(TOKEN))
+        .body(generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), 401);
     assert_eq!(server.http.get(&url).send().await.unwrap().status(), 401);
     let summary = server.app.store.summary(chrono::Utc::now()).await.unwrap();
@@ -89,7 +185,11 @@ async fn without_a_configured_token_the_api_is_closed() {
     let mut settings = db.settings();
     settings.ingest_token = None;
     let server = TestServer::start(db.app_with(settings).await).await;
-    let resp = server.post("/api/v1/findings", generic_json(1)).send().await.unwrap();
+    let resp = server
+        .post("/api/v1/findings", generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     server.stop().await;
 }
@@ -99,7 +199,11 @@ async fn bad_bodies_get_400_with_the_reason_and_store_nothing() {
     let db = TestDb::sqlite();
     let server = TestServer::start(db.app().await).await;
 
-    let malformed = server.post("/api/v1/findings", "[\n  {\"source\": \"x\",,}]").send().await.unwrap();
+    let malformed = server
+        .post("/api/v1/findings", "[\n  {\"source\": \"x\",,}]")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
     let body: Value = malformed.json().await.unwrap();
     assert_eq!(body["position"]["line"], 2);
@@ -108,25 +212,52 @@ async fn bad_bodies_get_400_with_the_reason_and_store_nothing() {
 
     let mut items: Vec<Value> = serde_json::from_str(&generic_json(3)).unwrap();
     items[2]["severity"] = "urgent".into();
-    let resp = server.post("/api/v1/findings", serde_json::to_string(&items).unwrap()).send().await.unwrap();
+    let resp = server
+        .post("/api/v1/findings", serde_json::to_string(&items).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     let msg = body["error"].as_str().unwrap();
     assert!(msg.contains("[2].severity"), "{msg}");
-    assert!(msg.contains("expected one of: critical, high, medium, low, info"), "{msg}");
+    assert!(
+        msg.contains("expected one of: critical, high, medium, low, info"),
+        "{msg}"
+    );
 
     let truncated = generic_json(3);
-    let resp = server.post("/api/v1/findings", truncated[..truncated.len() - 10].to_string()).send().await.unwrap();
+    let resp = server
+        .post(
+            "/api/v1/findings",
+            truncated[..truncated.len() - 10].to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
-    let resp = server.post("/api/v1/findings?format=sarif", generic_json(1)).send().await.unwrap();
+    let resp = server
+        .post("/api/v1/findings?format=sarif", generic_json(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
     let empty = server.post("/api/v1/findings", "").send().await.unwrap();
     assert_eq!(empty.status(), 200);
     assert_eq!(empty.json::<Value>().await.unwrap()["received"], 0);
 
-    assert_eq!(server.app.store.summary(chrono::Utc::now()).await.unwrap().total, 0);
+    assert_eq!(
+        server
+            .app
+            .store
+            .summary(chrono::Utc::now())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     server.stop().await;
 }
 
@@ -136,11 +267,24 @@ async fn a_body_over_the_limit_gets_413() {
     let mut settings = db.settings();
     settings.body_limit_bytes = 4096;
     let server = TestServer::start(db.app_with(settings).await).await;
-    let resp = server.post("/api/v1/findings", generic_json(200)).send().await.unwrap();
+    let resp = server
+        .post("/api/v1/findings", generic_json(200))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("4096"));
-    assert_eq!(server.app.store.summary(chrono::Utc::now()).await.unwrap().total, 0);
+    assert_eq!(
+        server
+            .app
+            .store
+            .summary(chrono::Utc::now())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     server.stop().await;
 }
 
@@ -148,18 +292,57 @@ async fn a_body_over_the_limit_gets_413() {
 async fn health_readiness_and_metrics() {
     let db = TestDb::sqlite();
     let server = TestServer::start(db.app().await).await;
-    let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready: Value = server.http.get(server.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = server
+        .http
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
-    server.post("/api/v1/findings", generic_json(3)).send().await.unwrap();
+    server
+        .post("/api/v1/findings", generic_json(3))
+        .send()
+        .await
+        .unwrap();
     server.http.get(server.url("/nope")).send().await.unwrap();
-    let text = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("remedybot_http_requests_total{method=\"POST\",route=\"/api/v1/findings\",status=\"200\"} 1"), "{text}");
-    assert!(text.contains("remedybot_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"), "{text}");
-    assert!(text.contains("remedybot_http_request_duration_seconds_count{route=\"/readyz\"} 1"), "{text}");
-    assert!(text.contains("remedybot_findings_ingested_total{outcome=\"created\"} 3"), "{text}");
-    assert!(text.contains("remedybot_transitions_total{kind=\"created\"} 3"), "{text}");
+    assert!(
+        text.contains(
+            "remedybot_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("remedybot_http_request_duration_seconds_count{route=\"/readyz\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("remedybot_findings_ingested_total{outcome=\"created\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("remedybot_transitions_total{kind=\"created\"} 3"),
+        "{text}"
+    );
     server.stop().await;
 }
 
@@ -173,7 +356,16 @@ async fn readyz_is_503_before_migrations_and_200_after() {
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "5");
     raw.migrate().await.unwrap();
-    assert_eq!(server.http.get(server.url("/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     server.stop().await;
 }
 
@@ -198,7 +390,10 @@ async fn shutdown_lets_an_in_flight_ingest_finish() {
     // The request is half-sent: shut down now; the server must wait for it.
     let stopping = tokio::spawn(server.stop());
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(!stopping.is_finished(), "the server stopped with a request in flight");
+    assert!(
+        !stopping.is_finished(),
+        "the server stopped with a request in flight"
+    );
     conn.write_all(tail.as_bytes()).await.unwrap();
     let mut response = String::new();
     conn.read_to_string(&mut response).await.unwrap();
@@ -206,7 +401,15 @@ async fn shutdown_lets_an_in_flight_ingest_finish() {
     assert!(response.contains("\"created\":500"), "{response}");
     stopping.await.unwrap();
     // The server closed its pool on the way out; look with a fresh connection.
-    assert_eq!(db.raw().await.summary(chrono::Utc::now()).await.unwrap().total, 500);
+    assert_eq!(
+        db.raw()
+            .await
+            .summary(chrono::Utc::now())
+            .await
+            .unwrap()
+            .total,
+        500
+    );
 }
 
 /// A TCP proxy in front of PostgreSQL that the test can cut and restore, to take the
@@ -223,7 +426,9 @@ impl Proxy {
         let task = tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { break };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    break;
+                };
                 let upstream = upstream.clone();
                 conns.spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
@@ -232,7 +437,10 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, task: Some(task) }
+        Proxy {
+            addr,
+            task: Some(task),
+        }
     }
 
     /// Close the listener and every proxied connection.
@@ -245,36 +453,74 @@ impl Proxy {
 
 #[tokio::test]
 async fn with_the_database_down_readyz_and_ingest_answer_503_and_recover() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     let url = url_parts(&db.url);
     let mut proxy = Proxy::start("127.0.0.1:0".parse().unwrap(), url.host_port.clone()).await;
     let mut settings = db.settings();
     settings.database.url = format!("postgres://{}@{}/{}", url.user, proxy.addr, url.database);
     settings.database.acquire_timeout_secs = 1;
     let server = TestServer::start(db.app_with(settings).await).await;
-    assert_eq!(server.post("/api/v1/findings", generic_json(5)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        server
+            .post("/api/v1/findings", generic_json(5))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     proxy.cut();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let ingest = server.post("/api/v1/findings", generic_json(8)).send().await.unwrap();
+    let ingest = server
+        .post("/api/v1/findings", generic_json(8))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ingest.status(), 503);
     assert_eq!(ingest.headers()["retry-after"], "5");
-    assert!(ingest.text().await.unwrap().contains("database is unavailable"));
+    assert!(
+        ingest
+            .text()
+            .await
+            .unwrap()
+            .contains("database is unavailable")
+    );
 
     let _proxy = Proxy::start(proxy.addr, url.host_port.clone()).await;
     let mut recovered = false;
     for _ in 0..50 {
-        if server.http.get(server.url("/readyz")).send().await.unwrap().status() == 200 {
+        if server
+            .http
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
             recovered = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(recovered, "readyz did not recover");
-    let body: Value = server.post("/api/v1/findings", generic_json(8)).send().await.unwrap().json().await.unwrap();
-    assert_eq!((body["created"].as_u64(), body["unchanged"].as_u64()), (Some(3), Some(5)));
+    let body: Value = server
+        .post("/api/v1/findings", generic_json(8))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (body["created"].as_u64(), body["unchanged"].as_u64()),
+        (Some(3), Some(5))
+    );
     server.stop().await;
     db.cleanup().await;
 }

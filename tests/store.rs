@@ -7,8 +7,8 @@ use chrono::Duration;
 use common::{TestDb, finding, ts};
 use remedybot::app::{App, AppError, Outcome};
 use remedybot::domain::{
-    Actor, Command, DecisionKind, Evidence, FindingId, FindingState, FixPlan, Proposal, RcaAnswers, Refusal,
-    Severity, Source, Stage, TriageAnswers,
+    Actor, Command, DecisionKind, Evidence, FindingId, FindingState, FixPlan, Proposal, RcaAnswers,
+    Refusal, Severity, Source, Stage, TriageAnswers,
 };
 use remedybot::store::{FindingFilter, TamperKind};
 
@@ -24,7 +24,14 @@ async fn run(app: &App, id: FindingId, who: &str, cmd: Command, at: &str) {
 
 /// Walk a high finding from new to closed-as-fixed through every stage.
 async fn close_as_fixed(app: &App, id: FindingId) {
-    run(app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+    run(
+        app,
+        id,
+        "owner",
+        Command::Acknowledge,
+        "2026-01-01T01:00:00Z",
+    )
+    .await;
     let triage = Command::Triage {
         answers: TriageAnswers {
             real: Some(true),
@@ -40,25 +47,65 @@ async fn close_as_fixed(app: &App, id: FindingId) {
         whys: vec!["pinned an old version".into()],
         contributing_factors: String::new(),
     };
-    run(app, id, "owner", Command::SubmitRca(rca), "2026-01-02T00:00:00Z").await;
+    run(
+        app,
+        id,
+        "owner",
+        Command::SubmitRca(rca),
+        "2026-01-02T00:00:00Z",
+    )
+    .await;
     let plan = FixPlan {
         plan: "upgrade".into(),
         change_link: "https://git.example/pr/7".into(),
         target_date: None,
     };
-    run(app, id, "owner", Command::PlanFix(plan), "2026-01-02T01:00:00Z").await;
+    run(
+        app,
+        id,
+        "owner",
+        Command::PlanFix(plan),
+        "2026-01-02T01:00:00Z",
+    )
+    .await;
     let evidence = Evidence {
         link: "https://git.example/pr/7".into(),
         rescan_result: "clean".into(),
     };
-    run(app, id, "dev", Command::MarkFixed(evidence), "2026-01-03T00:00:00Z").await;
-    run(app, id, "lead", Command::Vote { approve: true, reason: None }, "2026-01-03T12:00:00Z").await;
+    run(
+        app,
+        id,
+        "dev",
+        Command::MarkFixed(evidence),
+        "2026-01-03T00:00:00Z",
+    )
+    .await;
+    run(
+        app,
+        id,
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+        "2026-01-03T12:00:00Z",
+    )
+    .await;
 }
 
-async fn ingest(app: &App, items: Vec<remedybot::domain::NewFinding>, at: &str) -> remedybot::app::IngestOutcome {
-    app.ingest(items, &Actor::new("api", "ingest-token", "ingest API"), Source::Api, ts(at))
-        .await
-        .expect("ingest")
+async fn ingest(
+    app: &App,
+    items: Vec<remedybot::domain::NewFinding>,
+    at: &str,
+) -> remedybot::app::IngestOutcome {
+    app.ingest(
+        items,
+        &Actor::new("api", "ingest-token", "ingest API"),
+        Source::Api,
+        ts(at),
+    )
+    .await
+    .expect("ingest")
 }
 
 #[tokio::test]
@@ -68,15 +115,34 @@ async fn ingest_creates_then_resending_changes_only_last_seen() {
         let batch: Vec<_> = (0..25).map(|i| finding(i, Severity::High)).collect();
         let first = ingest(&app, batch.clone(), "2026-01-01T00:00:00Z").await;
         assert_eq!((first.created, first.unchanged), (25, 0), "{}", db.backend);
-        let before = app.store.finding(first.findings[3].id).await.unwrap().unwrap();
+        let before = app
+            .store
+            .finding(first.findings[3].id)
+            .await
+            .unwrap()
+            .unwrap();
 
         let again = ingest(&app, batch, "2026-01-02T00:00:00Z").await;
-        assert_eq!((again.created, again.unchanged, again.updated), (0, 25, 0), "{}", db.backend);
-        let after = app.store.finding(first.findings[3].id).await.unwrap().unwrap();
+        assert_eq!(
+            (again.created, again.unchanged, again.updated),
+            (0, 25, 0),
+            "{}",
+            db.backend
+        );
+        let after = app
+            .store
+            .finding(first.findings[3].id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(after.state, before.state, "{}", db.backend);
         assert_eq!(after.times_seen, 2);
         assert_eq!(after.last_seen, ts("2026-01-02T00:00:00Z"));
-        assert_eq!(app.store.trail(after.id).await.unwrap().len(), 1, "no event for an unchanged sighting");
+        assert_eq!(
+            app.store.trail(after.id).await.unwrap().len(),
+            1,
+            "no event for an unchanged sighting"
+        );
         db.cleanup().await;
     }
 }
@@ -91,15 +157,29 @@ async fn repeats_within_a_batch_are_one_finding_and_changes_are_recorded() {
         let out = ingest(&app, vec![a.clone(), b], "2026-01-01T00:00:00Z").await;
         assert_eq!((out.received, out.created, out.findings.len()), (2, 1, 1));
         let id = out.findings[0].id;
-        assert_eq!(app.store.finding(id).await.unwrap().unwrap().state.title, "second copy wins");
+        assert_eq!(
+            app.store.finding(id).await.unwrap().unwrap().state.title,
+            "second copy wins"
+        );
 
         a.severity = Severity::Critical;
         let out = ingest(&app, vec![a], "2026-01-01T06:00:00Z").await;
         assert_eq!(out.findings[0].outcome, Outcome::Updated);
         let f = app.store.finding(id).await.unwrap().unwrap();
         assert_eq!(f.state.severity, Severity::Critical);
-        assert_eq!(f.state.remediate_due, ts("2026-01-08T00:00:00Z"), "due date follows the new severity");
-        let kinds: Vec<String> = app.store.trail(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(
+            f.state.remediate_due,
+            ts("2026-01-08T00:00:00Z"),
+            "due date follows the new severity"
+        );
+        let kinds: Vec<String> = app
+            .store
+            .trail(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
         assert_eq!(kinds, ["created", "updated"]);
         db.cleanup().await;
     }
@@ -109,11 +189,21 @@ async fn repeats_within_a_batch_are_one_finding_and_changes_are_recorded() {
 async fn a_full_workflow_replays_to_exactly_the_stored_projection() {
     for db in TestDb::all().await {
         let app = db.app().await;
-        let out = ingest(&app, vec![finding(1, Severity::High), finding(2, Severity::Medium)], "2026-01-01T00:00:00Z").await;
+        let out = ingest(
+            &app,
+            vec![finding(1, Severity::High), finding(2, Severity::Medium)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
         let id = out.findings[0].id;
         close_as_fixed(&app, id).await;
         // The closed finding is detected again: a regression.
-        let again = ingest(&app, vec![finding(1, Severity::High)], "2026-02-01T00:00:00Z").await;
+        let again = ingest(
+            &app,
+            vec![finding(1, Severity::High)],
+            "2026-02-01T00:00:00Z",
+        )
+        .await;
         assert_eq!(again.findings[0].outcome, Outcome::Reopened);
 
         for item in out.findings {
@@ -144,10 +234,21 @@ async fn a_refused_command_changes_nothing_and_says_why() {
             .policy
             .groups
             .insert("security-approvers".into(), vec!["slack:lead".into()]);
-        settings.policy.approvals.get_mut(&DecisionKind::FalsePositive).unwrap().groups =
-            vec!["security-approvers".into()];
+        settings
+            .policy
+            .approvals
+            .get_mut(&DecisionKind::FalsePositive)
+            .unwrap()
+            .groups = vec!["security-approvers".into()];
         let app = db.app_with(settings).await;
-        let id = ingest(&app, vec![finding(1, Severity::Medium)], "2026-01-01T00:00:00Z").await.findings[0].id;
+        let id = ingest(
+            &app,
+            vec![finding(1, Severity::Medium)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .findings[0]
+            .id;
         let propose = Command::Propose(Proposal {
             kind: DecisionKind::FalsePositive,
             reason: "test data".into(),
@@ -155,19 +256,57 @@ async fn a_refused_command_changes_nothing_and_says_why() {
             until: None,
             compensating_controls: String::new(),
         });
-        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+        run(
+            &app,
+            id,
+            "owner",
+            Command::Acknowledge,
+            "2026-01-01T01:00:00Z",
+        )
+        .await;
         run(&app, id, "owner", propose, "2026-01-01T02:00:00Z").await;
         let before = app.store.trail(id).await.unwrap().len();
         let err = app
-            .execute(id, &Command::Vote { approve: true, reason: None }, &user("mallory"), Source::Slack, ts("2026-01-01T03:00:00Z"))
+            .execute(
+                id,
+                &Command::Vote {
+                    approve: true,
+                    reason: None,
+                },
+                &user("mallory"),
+                Source::Slack,
+                ts("2026-01-01T03:00:00Z"),
+            )
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "only members of security-approvers can approve; you are not one");
+        assert_eq!(
+            err.to_string(),
+            "only members of security-approvers can approve; you are not one"
+        );
         assert_eq!(app.store.trail(id).await.unwrap().len(), before);
-        run(&app, id, "lead", Command::Vote { approve: true, reason: None }, "2026-01-01T04:00:00Z").await;
-        assert_eq!(app.store.finding(id).await.unwrap().unwrap().state.stage, Stage::Closed);
+        run(
+            &app,
+            id,
+            "lead",
+            Command::Vote {
+                approve: true,
+                reason: None,
+            },
+            "2026-01-01T04:00:00Z",
+        )
+        .await;
+        assert_eq!(
+            app.store.finding(id).await.unwrap().unwrap().state.stage,
+            Stage::Closed
+        );
         let missing = app
-            .execute(FindingId::from_key(999), &Command::Acknowledge, &user("x"), Source::Cli, ts("2026-01-01T00:00:00Z"))
+            .execute(
+                FindingId::from_key(999),
+                &Command::Acknowledge,
+                &user("x"),
+                Source::Cli,
+                ts("2026-01-01T00:00:00Z"),
+            )
             .await;
         assert!(matches!(missing, Err(AppError::NotFound(_))));
         db.cleanup().await;
@@ -178,22 +317,64 @@ async fn a_refused_command_changes_nothing_and_says_why() {
 async fn concurrent_votes_count_each_person_once_and_reach_quorum_once() {
     for db in TestDb::all().await {
         let mut settings = db.settings();
-        settings.policy.approvals.get_mut(&DecisionKind::Fixed).unwrap().quorum = 2;
+        settings
+            .policy
+            .approvals
+            .get_mut(&DecisionKind::Fixed)
+            .unwrap()
+            .quorum = 2;
         let app = db.app_with(settings).await;
-        let id = ingest(&app, vec![finding(1, Severity::Low)], "2026-01-01T00:00:00Z").await.findings[0].id;
-        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
-        let confirm = Command::Triage { answers: TriageAnswers::default(), severity: None, proposal: None };
+        let id = ingest(
+            &app,
+            vec![finding(1, Severity::Low)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .findings[0]
+            .id;
+        run(
+            &app,
+            id,
+            "owner",
+            Command::Acknowledge,
+            "2026-01-01T01:00:00Z",
+        )
+        .await;
+        let confirm = Command::Triage {
+            answers: TriageAnswers::default(),
+            severity: None,
+            proposal: None,
+        };
         run(&app, id, "owner", confirm, "2026-01-01T02:00:00Z").await;
-        let evidence = Evidence { link: "https://x".into(), rescan_result: String::new() };
-        run(&app, id, "dev", Command::MarkFixed(evidence), "2026-01-01T03:00:00Z").await;
+        let evidence = Evidence {
+            link: "https://x".into(),
+            rescan_result: String::new(),
+        };
+        run(
+            &app,
+            id,
+            "dev",
+            Command::MarkFixed(evidence),
+            "2026-01-01T03:00:00Z",
+        )
+        .await;
 
         // Five people click twice each, all at once.
         let mut tasks = Vec::new();
         for voter in ["a", "b", "c", "d", "e", "a", "b", "c", "d", "e"] {
             let app = app.clone();
             tasks.push(tokio::spawn(async move {
-                app.execute(id, &Command::Vote { approve: true, reason: None }, &user(voter), Source::Slack, ts("2026-01-01T04:00:00Z"))
-                    .await
+                app.execute(
+                    id,
+                    &Command::Vote {
+                        approve: true,
+                        reason: None,
+                    },
+                    &user(voter),
+                    Source::Slack,
+                    ts("2026-01-01T04:00:00Z"),
+                )
+                .await
             }));
         }
         let mut accepted = 0;
@@ -204,8 +385,19 @@ async fn concurrent_votes_count_each_person_once_and_reach_quorum_once() {
                 Err(e) => panic!("unexpected error: {e}"),
             }
         }
-        assert_eq!(accepted, 2, "{}: exactly the quorum of votes is recorded", db.backend);
-        let kinds: Vec<String> = app.store.trail(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(
+            accepted, 2,
+            "{}: exactly the quorum of votes is recorded",
+            db.backend
+        );
+        let kinds: Vec<String> = app
+            .store
+            .trail(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
         assert_eq!(kinds.iter().filter(|k| *k == "vote_cast").count(), 2);
         assert_eq!(kinds.iter().filter(|k| *k == "closed").count(), 1);
         db.cleanup().await;
@@ -221,15 +413,28 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
             let app = app.clone();
             tasks.push(tokio::spawn(async move {
                 for round in 0..10usize {
-                    let items = (0..5).map(|i| finding(w * 1000 + round * 10 + i, Severity::Medium)).collect();
+                    let items = (0..5)
+                        .map(|i| finding(w * 1000 + round * 10 + i, Severity::Medium))
+                        .collect();
                     let out = app
-                        .ingest(items, &Actor::system(), Source::Api, ts("2026-01-01T00:00:00Z"))
+                        .ingest(
+                            items,
+                            &Actor::system(),
+                            Source::Api,
+                            ts("2026-01-01T00:00:00Z"),
+                        )
                         .await
                         .expect("ingest");
                     let id = out.findings[0].id;
-                    app.execute(id, &Command::Acknowledge, &Actor::system(), Source::System, ts("2026-01-01T01:00:00Z"))
-                        .await
-                        .expect("ack");
+                    app.execute(
+                        id,
+                        &Command::Acknowledge,
+                        &Actor::system(),
+                        Source::System,
+                        ts("2026-01-01T01:00:00Z"),
+                    )
+                    .await
+                    .expect("ack");
                 }
             }));
         }
@@ -248,7 +453,12 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
 async fn a_failing_batch_stores_nothing() {
     for db in TestDb::all().await {
         let app = db.app().await;
-        ingest(&app, vec![finding(1, Severity::Low)], "2026-01-01T00:00:00Z").await;
+        ingest(
+            &app,
+            vec![finding(1, Severity::Low)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
         let raw = db.raw().await;
         // Make the database reject one event of the next batch, after others were written.
         let trigger = match db.backend {
@@ -265,17 +475,34 @@ async fn a_failing_batch_stores_nothing() {
             ],
         };
         for sql in trigger {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(raw_pool(&raw)).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(raw_pool(&raw))
+                .await
+                .unwrap();
         }
         let mut items: Vec<_> = (10..20).map(|i| finding(i, Severity::High)).collect();
         items[7].title = "POISON".into();
         let err = app
-            .ingest(items, &Actor::system(), Source::Api, ts("2026-01-02T00:00:00Z"))
+            .ingest(
+                items,
+                &Actor::system(),
+                Source::Api,
+                ts("2026-01-02T00:00:00Z"),
+            )
             .await
             .unwrap_err();
         assert!(err.to_string().contains("poisoned"), "{err}");
-        let all = app.store.list_findings(&FindingFilter::default()).await.unwrap();
-        assert_eq!(all.len(), 1, "{}: nothing from the failed batch was stored", db.backend);
+        let all = app
+            .store
+            .list_findings(&FindingFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            all.len(),
+            1,
+            "{}: nothing from the failed batch was stored",
+            db.backend
+        );
         let report = app.store.verify_chain(None).await.unwrap();
         assert!(report.is_intact());
         assert_eq!(report.head_seq, 1);
@@ -291,8 +518,22 @@ fn raw_pool(store: &remedybot::store::Store) -> &sqlx::AnyPool {
 async fn expired_risk_acceptances_reopen() {
     for db in TestDb::all().await {
         let app = db.app().await;
-        let id = ingest(&app, vec![finding(1, Severity::High)], "2026-01-01T00:00:00Z").await.findings[0].id;
-        run(&app, id, "owner", Command::Acknowledge, "2026-01-01T01:00:00Z").await;
+        let id = ingest(
+            &app,
+            vec![finding(1, Severity::High)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .findings[0]
+            .id;
+        run(
+            &app,
+            id,
+            "owner",
+            Command::Acknowledge,
+            "2026-01-01T01:00:00Z",
+        )
+        .await;
         let accept = Command::Propose(Proposal {
             kind: DecisionKind::AcceptRisk,
             reason: "vendor patch pending".into(),
@@ -301,12 +542,35 @@ async fn expired_risk_acceptances_reopen() {
             compensating_controls: "WAF rule".into(),
         });
         run(&app, id, "owner", accept, "2026-01-01T02:00:00Z").await;
-        run(&app, id, "ciso", Command::Vote { approve: true, reason: None }, "2026-01-01T03:00:00Z").await;
-        assert!(app.expire_acceptances(ts("2026-01-31T00:00:00Z")).await.unwrap().is_empty());
-        assert_eq!(app.expire_acceptances(ts("2026-02-01T00:00:01Z")).await.unwrap(), vec![id]);
+        run(
+            &app,
+            id,
+            "ciso",
+            Command::Vote {
+                approve: true,
+                reason: None,
+            },
+            "2026-01-01T03:00:00Z",
+        )
+        .await;
+        assert!(
+            app.expire_acceptances(ts("2026-01-31T00:00:00Z"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            app.expire_acceptances(ts("2026-02-01T00:00:01Z"))
+                .await
+                .unwrap(),
+            vec![id]
+        );
         let f = app.store.finding(id).await.unwrap().unwrap();
         assert_eq!(f.state.stage, Stage::Triage);
-        assert_eq!(f.state.triage_due, ts("2026-02-01T00:00:01Z") + Duration::hours(72));
+        assert_eq!(
+            f.state.triage_due,
+            ts("2026-02-01T00:00:01Z") + Duration::hours(72)
+        );
         db.cleanup().await;
     }
 }
@@ -325,21 +589,35 @@ async fn listing_filters_and_the_summary_agree_with_the_data() {
         let now = ts("2026-01-20T00:00:00Z");
         let overdue = app
             .store
-            .list_findings(&FindingFilter { overdue_at: Some(now), ..Default::default() })
+            .list_findings(&FindingFilter {
+                overdue_at: Some(now),
+                ..Default::default()
+            })
             .await
             .unwrap();
         // The critical one is past 7 days, the low one past its 14-day triage deadline.
         let ids: Vec<_> = overdue.iter().map(|f| f.id).collect();
-        assert_eq!(ids, vec![out.findings[0].id, out.findings[2].id], "{}", db.backend);
+        assert_eq!(
+            ids,
+            vec![out.findings[0].id, out.findings[2].id],
+            "{}",
+            db.backend
+        );
         let crit = app
             .store
-            .list_findings(&FindingFilter { severity: Some(Severity::Critical), ..Default::default() })
+            .list_findings(&FindingFilter {
+                severity: Some(Severity::Critical),
+                ..Default::default()
+            })
             .await
             .unwrap();
         assert_eq!(crit.len(), 1);
         let closed = app
             .store
-            .list_findings(&FindingFilter { stage: Some(Stage::Closed), ..Default::default() })
+            .list_findings(&FindingFilter {
+                stage: Some(Stage::Closed),
+                ..Default::default()
+            })
             .await
             .unwrap();
         assert_eq!(closed[0].id, out.findings[1].id);
@@ -363,7 +641,12 @@ mod tamper {
 
     async fn seeded(db: &TestDb) -> App {
         let app = db.app().await;
-        let out = ingest(&app, (0..5).map(|i| finding(i, Severity::High)).collect(), "2026-01-01T00:00:00Z").await;
+        let out = ingest(
+            &app,
+            (0..5).map(|i| finding(i, Severity::High)).collect(),
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
         close_as_fixed(&app, out.findings[0].id).await;
         // 5 created + 8 workflow events = 13
         assert!(app.store.verify_chain(None).await.unwrap().is_intact());
@@ -389,31 +672,57 @@ mod tamper {
 
     #[tokio::test]
     async fn an_edited_payload_is_named() {
-        for (backend, problem) in
-            tamper_and_verify(&["UPDATE events SET payload = REPLACE(payload, 'internal only', 'public') WHERE seq = 7"]).await
+        for (backend, problem) in tamper_and_verify(&[
+            "UPDATE events SET payload = REPLACE(payload, 'internal only', 'public') WHERE seq = 7",
+        ])
+        .await
         {
-            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 7 }), "{backend}");
+            assert_eq!(
+                problem,
+                Some(TamperKind::HashMismatch { seq: 7 }),
+                "{backend}"
+            );
         }
     }
 
     #[tokio::test]
     async fn an_edited_actor_is_named() {
-        for (backend, problem) in tamper_and_verify(&["UPDATE events SET actor_id = 'someone-else' WHERE seq = 13"]).await {
-            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 13 }), "{backend}");
+        for (backend, problem) in
+            tamper_and_verify(&["UPDATE events SET actor_id = 'someone-else' WHERE seq = 13"]).await
+        {
+            assert_eq!(
+                problem,
+                Some(TamperKind::HashMismatch { seq: 13 }),
+                "{backend}"
+            );
         }
     }
 
     #[tokio::test]
     async fn a_deleted_event_is_named() {
         for (backend, problem) in tamper_and_verify(&["DELETE FROM events WHERE seq = 9"]).await {
-            assert_eq!(problem, Some(TamperKind::Gap { expected: 9, found: 10 }), "{backend}");
+            assert_eq!(
+                problem,
+                Some(TamperKind::Gap {
+                    expected: 9,
+                    found: 10
+                }),
+                "{backend}"
+            );
         }
     }
 
     #[tokio::test]
     async fn deleting_the_newest_event_is_detected() {
         for (backend, problem) in tamper_and_verify(&["DELETE FROM events WHERE seq = 13"]).await {
-            assert_eq!(problem, Some(TamperKind::HeadMismatch { head_seq: 13, last_seq: 12 }), "{backend}");
+            assert_eq!(
+                problem,
+                Some(TamperKind::HeadMismatch {
+                    head_seq: 13,
+                    last_seq: 12
+                }),
+                "{backend}"
+            );
         }
     }
 
@@ -441,7 +750,11 @@ mod tamper {
         ])
         .await
         {
-            assert_eq!(problem, Some(TamperKind::HashMismatch { seq: 7 }), "{backend}");
+            assert_eq!(
+                problem,
+                Some(TamperKind::HashMismatch { seq: 7 }),
+                "{backend}"
+            );
         }
     }
 }

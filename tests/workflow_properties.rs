@@ -7,15 +7,19 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use remedybot::domain::workflow::ReopenReason;
 use remedybot::domain::{
-    Actor, Change, Command, DecisionKind, Event, Evidence, FindingState, Fingerprint, FixPlan, NewFinding, Policy,
-    Proposal, RcaAnswers, Resolution, Severity, Source, TriageAnswers, decide, open,
+    Actor, Change, Command, DecisionKind, Event, Evidence, FindingState, Fingerprint, FixPlan,
+    NewFinding, Policy, Proposal, RcaAnswers, Resolution, Severity, Source, TriageAnswers, decide,
+    open,
 };
 
 const PEOPLE: [&str; 5] = ["a", "b", "c", "d", "owner"];
 
 fn policy() -> Policy {
     let mut p = Policy::default();
-    p.groups.insert("approvers".into(), vec!["slack:a".into(), "slack:b".into(), "slack:c".into()]);
+    p.groups.insert(
+        "approvers".into(),
+        vec!["slack:a".into(), "slack:b".into(), "slack:c".into()],
+    );
     let fixed = p.approvals.get_mut(&DecisionKind::Fixed).unwrap();
     fixed.quorum = 2;
     fixed.groups = vec!["approvers".into()];
@@ -35,7 +39,8 @@ fn arb_kind() -> impl Strategy<Value = DecisionKind> {
 }
 
 fn arb_text() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["", "because", "see ticket 42", "https://x.test/1"]).prop_map(str::to_string)
+    prop::sample::select(vec!["", "because", "see ticket 42", "https://x.test/1"])
+        .prop_map(str::to_string)
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
@@ -83,7 +88,11 @@ fn proposal_of(kind: DecisionKind, reason: String) -> Proposal {
 }
 
 /// Run the steps; returns the trail and the incrementally maintained state.
-fn simulate(severity: Severity, steps: &[(usize, Command, u16)], policy: &Policy) -> (Vec<Event>, FindingState) {
+fn simulate(
+    severity: Severity,
+    steps: &[(usize, Command, u16)],
+    policy: &Policy,
+) -> (Vec<Event>, FindingState) {
     let mut now = start();
     let nf = NewFinding {
         fingerprint: Fingerprint::derive("s", "r", "a", "l"),
@@ -100,13 +109,23 @@ fn simulate(severity: Severity, steps: &[(usize, Command, u16)], policy: &Policy
     };
     let created = open(nf, policy, now);
     let mut state = FindingState::created(&created, now).unwrap();
-    let mut events = vec![Event { change: created, actor: Actor::system(), source: Source::Api, at: now }];
+    let mut events = vec![Event {
+        change: created,
+        actor: Actor::system(),
+        source: Source::Api,
+        at: now,
+    }];
     for (who, cmd, minutes) in steps {
         now += Duration::minutes(i64::from(*minutes));
         let actor = Actor::new("slack", PEOPLE[*who], PEOPLE[*who]);
         if let Ok(changes) = decide(&state, cmd, &actor, policy, now) {
             for change in changes {
-                let e = Event { change, actor: actor.clone(), source: Source::Slack, at: now };
+                let e = Event {
+                    change,
+                    actor: actor.clone(),
+                    source: Source::Slack,
+                    at: now,
+                };
                 state.apply(&e);
                 events.push(e);
             }
@@ -213,11 +232,22 @@ fn random_runs_reach_closure_acceptance_and_regression() {
         let steps = arb_steps().new_tree(&mut runner).unwrap().current();
         let (events, _) = simulate(severity, &steps, &policy);
         let has = |f: &dyn Fn(&Change) -> bool| events.iter().any(|e| f(&e.change));
-        fixed += has(&|c| matches!(c, Change::Closed { resolution: Resolution::Fixed, .. })) as u32;
+        fixed += has(&|c| {
+            matches!(
+                c,
+                Change::Closed {
+                    resolution: Resolution::Fixed,
+                    ..
+                }
+            )
+        }) as u32;
         accepted += has(&|c| matches!(c, Change::RiskAccepted { .. })) as u32;
         regressed += has(&|c| matches!(c, Change::Reopened { .. })) as u32;
     }
     assert!(fixed >= 25, "only {fixed} of 500 runs closed as fixed");
-    assert!(accepted >= 10, "only {accepted} of 500 runs accepted a risk");
+    assert!(
+        accepted >= 10,
+        "only {accepted} of 500 runs accepted a risk"
+    );
     assert!(regressed >= 10, "only {regressed} of 500 runs reopened");
 }

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError};
-use crate::domain::{Actor, Change, Command, Event, FindingId, FindingState, Source, Stage, decide};
+use crate::domain::{
+    Actor, Change, Command, Event, FindingId, FindingState, Source, Stage, decide,
+};
 
 /// The finding after a command, and the changes it recorded.
 #[derive(Debug, Clone)]
@@ -62,7 +64,13 @@ impl App {
         let mut reopened = Vec::new();
         for f in self.store.list_findings(&filter).await? {
             match self
-                .execute(f.id, &Command::ExpireAcceptance, &Actor::system(), Source::System, now)
+                .execute(
+                    f.id,
+                    &Command::ExpireAcceptance,
+                    &Actor::system(),
+                    Source::System,
+                    now,
+                )
                 .await
             {
                 Ok(_) => reopened.push(f.id),

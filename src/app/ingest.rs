@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{App, AppError};
-use crate::domain::{self, Actor, Change, Command, Event, FindingId, FindingState, NewFinding, Source, decide};
+use crate::domain::{
+    self, Actor, Change, Command, Event, FindingId, FindingState, NewFinding, Source, decide,
+};
 
 /// What happened to one fingerprint of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,14 +96,21 @@ impl App {
             match existing.remove(f.fingerprint.as_str()) {
                 None => {
                     let change = domain::open(f.clone(), policy, now);
-                    let state = FindingState::created(&change, now)
-                        .ok_or_else(|| crate::store::StoreError::Corrupt("open() did not create".into()))?;
+                    let state = FindingState::created(&change, now).ok_or_else(|| {
+                        crate::store::StoreError::Corrupt("open() did not create".into())
+                    })?;
                     new_states.push(state);
                     new_changes.push(change);
                     outcomes.push((None, Outcome::Created));
                 }
                 Some(stored) => {
-                    let changes = decide(&stored.state, &Command::Observe(f.content()), actor, policy, now)?;
+                    let changes = decide(
+                        &stored.state,
+                        &Command::Observe(f.content()),
+                        actor,
+                        policy,
+                        now,
+                    )?;
                     seen.push(stored.id);
                     if changes.is_empty() {
                         outcomes.push((Some(stored.id), Outcome::Unchanged));
@@ -115,14 +124,25 @@ impl App {
                         other_events.push((stored.id, e));
                     }
                     tx.save(stored.id, &state, now).await?;
-                    outcomes.push((Some(stored.id), if reopened { Outcome::Reopened } else { Outcome::Updated }));
+                    outcomes.push((
+                        Some(stored.id),
+                        if reopened {
+                            Outcome::Reopened
+                        } else {
+                            Outcome::Updated
+                        },
+                    ));
                 }
             }
         }
 
         let new_ids = tx.insert_findings(&new_states, now).await?;
         tx.touch_seen(&seen, now).await?;
-        let mut events: Vec<(FindingId, Event)> = new_ids.iter().copied().zip(new_changes.into_iter().map(event)).collect();
+        let mut events: Vec<(FindingId, Event)> = new_ids
+            .iter()
+            .copied()
+            .zip(new_changes.into_iter().map(event))
+            .collect();
         events.append(&mut other_events);
         let refs: Vec<(FindingId, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
         tx.append(&refs).await?;
@@ -136,7 +156,9 @@ impl App {
         for (f, (id, outcome)) in order.iter().zip(outcomes) {
             let id = match id {
                 Some(id) => id,
-                None => new_ids.next().ok_or_else(|| crate::store::StoreError::Corrupt("missing new id".into()))?,
+                None => new_ids
+                    .next()
+                    .ok_or_else(|| crate::store::StoreError::Corrupt("missing new id".into()))?,
             };
             match outcome {
                 Outcome::Created => result.created += 1,
@@ -150,7 +172,12 @@ impl App {
                 outcome,
             });
         }
-        for o in [Outcome::Created, Outcome::Updated, Outcome::Unchanged, Outcome::Reopened] {
+        for o in [
+            Outcome::Created,
+            Outcome::Updated,
+            Outcome::Unchanged,
+            Outcome::Reopened,
+        ] {
             let n = result.findings.iter().filter(|i| i.outcome == o).count();
             self.metrics.record_ingested(o.as_str(), n as u64);
         }

@@ -38,16 +38,27 @@ fn csv_row(e: &StoredEvent) -> String {
     .join(",")
 }
 
-pub async fn run(app: &App, format: ExportFormat, finding: Option<FindingId>, output: Option<&Path>) -> anyhow::Result<u64> {
+pub async fn run(
+    app: &App,
+    format: ExportFormat,
+    finding: Option<FindingId>,
+    output: Option<&Path>,
+) -> anyhow::Result<u64> {
     let sink: Box<dyn Write> = match output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(sink);
     let io = |e: std::io::Error| StoreError::Corrupt(format!("writing the export: {e}"));
     let n = match format {
         ExportFormat::Csv => {
-            writeln!(out, "seq,finding,kind,at,actor_platform,actor_id,actor_name,source,payload,hash").map_err(io)?;
+            writeln!(
+                out,
+                "seq,finding,kind,at,actor_platform,actor_id,actor_name,source,payload,hash"
+            )
+            .map_err(io)?;
             app.store
                 .for_each_event(finding, |e| writeln!(out, "{}", csv_row(&e)).map_err(io))
                 .await?

@@ -127,19 +127,31 @@ enum ExportFormat {
 }
 
 fn parse_stage(s: &str) -> Result<Stage, String> {
-    Stage::parse(s).ok_or_else(|| format!("unknown stage `{s}`; expected one of: new, triage, rca, fix, verify, closed, accepted"))
+    Stage::parse(s).ok_or_else(|| {
+        format!(
+            "unknown stage `{s}`; expected one of: new, triage, rca, fix, verify, closed, accepted"
+        )
+    })
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse().map_err(|e: crate::domain::severity::UnknownSeverity| e.to_string())
+    s.parse()
+        .map_err(|e: crate::domain::severity::UnknownSeverity| e.to_string())
 }
 
 /// Parse the command line and run it.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    let level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     telemetry::init(cli.log_format, level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -194,7 +206,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let app = open_app(&cli).await?;
-            println!("database {} is migrated", crate::store::redact_url(&app.settings.database.url));
+            println!(
+                "database {} is migrated",
+                crate::store::redact_url(&app.settings.database.url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { listen } => {
@@ -203,7 +218,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.listen = l.clone();
             }
             if settings.ingest_token.is_none() {
-                tracing::warn!("REMEDYBOT_INGEST_TOKEN is not set: /api/v1 answers 401 to every request");
+                tracing::warn!(
+                    "REMEDYBOT_INGEST_TOKEN is not set: /api/v1 answers 401 to every request"
+                );
             }
             let store = server::open_store(&settings).await?;
             let listen = settings.listen.clone();
@@ -214,15 +231,22 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest { file, format, json } => {
             let bytes = read_input(file)?;
-            let findings = crate::ingest::parse(Some(format), &bytes).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            let findings = crate::ingest::parse(Some(format), &bytes)
+                .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             let app = open_app(&cli).await?;
-            let outcome = app.ingest(findings, &cli_actor(), Source::Cli, Utc::now()).await?;
+            let outcome = app
+                .ingest(findings, &cli_actor(), Source::Cli, Utc::now())
+                .await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&outcome)?);
             } else {
                 println!(
                     "{file}: {} received, {} created, {} updated, {} unchanged, {} reopened",
-                    outcome.received, outcome.created, outcome.updated, outcome.unchanged, outcome.reopened
+                    outcome.received,
+                    outcome.created,
+                    outcome.updated,
+                    outcome.unchanged,
+                    outcome.reopened
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -261,7 +285,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show { id, json } => {
             let id: FindingId = id.parse()?;
             let app = open_app(&cli).await?;
-            let finding = app.store.finding(id).await?.with_context(|| format!("finding {id} not found"))?;
+            let finding = app
+                .store
+                .finding(id)
+                .await?
+                .with_context(|| format!("finding {id} not found"))?;
             let trail = app.store.trail(id).await?;
             if *json {
                 let events: Vec<_> = trail.iter().map(crate::http::event_json).collect();
@@ -282,8 +310,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { format, finding, output } => {
-            let finding = finding.as_deref().map(str::parse::<FindingId>).transpose()?;
+        Command::Export {
+            format,
+            finding,
+            output,
+        } => {
+            let finding = finding
+                .as_deref()
+                .map(str::parse::<FindingId>)
+                .transpose()?;
             let app = open_app(&cli).await?;
             let n = export::run(&app, *format, finding, output.as_deref()).await?;
             eprintln!("exported {n} events");
@@ -294,7 +329,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut progress = |n: i64| eprintln!("verified {n} events…");
             let report = app.store.verify_chain(Some(&mut progress)).await?;
             println!("{}", report.describe());
-            Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.is_intact() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -302,7 +341,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if file == "-" {
-        std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
     } else {
         bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
     }

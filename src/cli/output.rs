@@ -35,7 +35,11 @@ pub fn due_text(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn findings_table(out: &mut impl Write, rows: &[FindingSummary], now: DateTime<Utc>) -> io::Result<()> {
+pub fn findings_table(
+    out: &mut impl Write,
+    rows: &[FindingSummary],
+    now: DateTime<Utc>,
+) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no findings match");
     }
@@ -60,7 +64,10 @@ pub fn findings_table(out: &mut impl Write, rows: &[FindingSummary], now: DateTi
 }
 
 pub fn summary_text(r: &SummaryReport) -> String {
-    let mut s = format!("Findings: {} in total, {} overdue\n\nOpen by severity:\n", r.total, r.overdue);
+    let mut s = format!(
+        "Findings: {} in total, {} overdue\n\nOpen by severity:\n",
+        r.total, r.overdue
+    );
     for (sev, n) in &r.open_by_severity {
         s.push_str(&format!("  {:<9} {n}\n", sev.as_str()));
     }

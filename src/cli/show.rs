@@ -50,7 +50,11 @@ fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-pub fn render(f: &StoredFinding, trail: &[StoredEvent], now: DateTime<Utc>) -> anyhow::Result<String> {
+pub fn render(
+    f: &StoredFinding,
+    trail: &[StoredEvent],
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let s = &f.state;
     let events: Vec<EventView> = trail
         .iter()

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::severity::Severity;
-use super::workflow::{Evidence, FixPlan, PendingDecision, RcaAnswers, Resolution, Stage, TriageAnswers};
+use super::workflow::{
+    Evidence, FixPlan, PendingDecision, RcaAnswers, Resolution, Stage, TriageAnswers,
+};
 
 /// The short, human-friendly id users type: `F-1042`. The number is the finding's internal
 /// key in the store, so the two never disagree.

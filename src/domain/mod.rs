@@ -16,6 +16,6 @@ pub use finding::{FindingId, FindingState, Fingerprint, NewFinding, ScannerConte
 pub use policy::{ApprovalPolicy, Exclusion, Policy, Sla};
 pub use severity::Severity;
 pub use workflow::{
-    Change, Command, DecisionKind, Event, Evidence, FixPlan, Proposal, RcaAnswers, Refusal, Resolution,
-    Stage, TriageAnswers, decide, open,
+    Change, Command, DecisionKind, Event, Evidence, FixPlan, Proposal, RcaAnswers, Refusal,
+    Resolution, Stage, TriageAnswers, decide, open,
 };

@@ -96,11 +96,26 @@ impl Default for Policy {
             ]),
             approvals: BTreeMap::from([
                 (DecisionKind::Fixed, approval(1, &[Exclusion::Implementer])),
-                (DecisionKind::FalsePositive, approval(1, &[Exclusion::Requester])),
-                (DecisionKind::Duplicate, approval(1, &[Exclusion::Requester])),
-                (DecisionKind::WontFix, approval(1, &[Exclusion::Requester, Exclusion::Assignee])),
-                (DecisionKind::Mitigated, approval(1, &[Exclusion::Requester, Exclusion::Assignee])),
-                (DecisionKind::AcceptRisk, approval(1, &[Exclusion::Requester, Exclusion::Assignee])),
+                (
+                    DecisionKind::FalsePositive,
+                    approval(1, &[Exclusion::Requester]),
+                ),
+                (
+                    DecisionKind::Duplicate,
+                    approval(1, &[Exclusion::Requester]),
+                ),
+                (
+                    DecisionKind::WontFix,
+                    approval(1, &[Exclusion::Requester, Exclusion::Assignee]),
+                ),
+                (
+                    DecisionKind::Mitigated,
+                    approval(1, &[Exclusion::Requester, Exclusion::Assignee]),
+                ),
+                (
+                    DecisionKind::AcceptRisk,
+                    approval(1, &[Exclusion::Requester, Exclusion::Assignee]),
+                ),
             ]),
             groups: BTreeMap::new(),
             rca_required: vec![Critical, High],
@@ -125,7 +140,11 @@ impl Policy {
     }
 
     /// (triage due, remediation due) for a cycle that started at `from`.
-    pub fn due_dates(&self, severity: Severity, from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    pub fn due_dates(
+        &self,
+        severity: Severity,
+        from: DateTime<Utc>,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
         let sla = self.sla_for(severity);
         (
             from + Duration::hours(i64::from(sla.triage_hours)),
@@ -135,11 +154,14 @@ impl Policy {
 
     /// The approval rule for a decision; unknown kinds need one approval from anyone.
     pub fn approval_for(&self, kind: DecisionKind) -> ApprovalPolicy {
-        self.approvals.get(&kind).cloned().unwrap_or(ApprovalPolicy {
-            quorum: 1,
-            groups: Vec::new(),
-            exclude: vec![Exclusion::Requester],
-        })
+        self.approvals
+            .get(&kind)
+            .cloned()
+            .unwrap_or(ApprovalPolicy {
+                quorum: 1,
+                groups: Vec::new(),
+                exclude: vec![Exclusion::Requester],
+            })
     }
 
     /// Whether `actor` belongs to approver group `group`.

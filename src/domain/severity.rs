@@ -82,6 +82,9 @@ mod tests {
     #[test]
     fn unknown_severity_lists_the_allowed_values() {
         let err = "severe".parse::<Severity>().unwrap_err();
-        assert!(err.to_string().contains("critical, high, medium, low, info"));
+        assert!(
+            err.to_string()
+                .contains("critical, high, medium, low, info")
+        );
     }
 }

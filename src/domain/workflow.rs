@@ -50,7 +50,9 @@ impl Stage {
     }
 
     pub fn parse(s: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|st| st.as_str() == s.trim().to_ascii_lowercase())
+        Stage::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s.trim().to_ascii_lowercase())
     }
 }
 
@@ -387,7 +389,9 @@ pub struct Event {
 pub enum Refusal {
     #[error("only members of {groups} can approve; you are not one")]
     NotAnApprover { groups: String },
-    #[error("you are the {role} of this finding, so someone else must approve (separation of duties)")]
+    #[error(
+        "you are the {role} of this finding, so someone else must approve (separation of duties)"
+    )]
     SeparationOfDuties { role: &'static str },
     #[error("you have already voted on this request")]
     AlreadyVoted,
@@ -439,7 +443,12 @@ pub fn decide(
     if let Some(pending) = &state.pending {
         let side = matches!(
             command,
-            C::Vote { .. } | C::Withdraw | C::Comment { .. } | C::Assign { .. } | C::ChangeSeverity { .. } | C::Observe(_)
+            C::Vote { .. }
+                | C::Withdraw
+                | C::Comment { .. }
+                | C::Assign { .. }
+                | C::ChangeSeverity { .. }
+                | C::Observe(_)
         );
         if !side {
             return Err(Refusal::RequestPending {
@@ -481,7 +490,15 @@ pub fn decide(
             answers,
             severity,
             proposal,
-        } => triage(state, answers, severity.as_ref(), proposal.as_ref(), actor, policy, now),
+        } => triage(
+            state,
+            answers,
+            severity.as_ref(),
+            proposal.as_ref(),
+            actor,
+            policy,
+            now,
+        ),
         C::SubmitRca(answers) => {
             if !matches!(state.stage, Stage::Rca | Stage::Fix) {
                 return Err(Refusal::WrongStage {
@@ -690,7 +707,10 @@ fn validate_proposal(p: &Proposal, policy: &Policy, now: DateTime<Utc>) -> Resul
     match p.kind {
         DecisionKind::Fixed => {}
         DecisionKind::Duplicate => {
-            if p.duplicate_of.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            if p.duplicate_of
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
+            {
                 return Err(Refusal::Missing {
                     field: "the finding this one duplicates",
                 });
@@ -702,7 +722,9 @@ fn validate_proposal(p: &Proposal, policy: &Policy, now: DateTime<Utc>) -> Resul
                 field: "an expiry date for the risk acceptance",
             })?;
             if until <= now {
-                return Err(Refusal::Invalid("the risk acceptance must expire in the future".into()));
+                return Err(Refusal::Invalid(
+                    "the risk acceptance must expire in the future".into(),
+                ));
             }
             if until > now + Duration::days(i64::from(policy.max_acceptance_days)) {
                 return Err(Refusal::Invalid(format!(

@@ -80,7 +80,7 @@ impl Harness {
         self.try_do(who, cmd).expect("command should be accepted")
     }
 
-    fn to_fix(&mut self) {
+    fn advance_to_fix(&mut self) {
         self.must("owner", Command::Acknowledge);
         self.must("owner", confirm());
         if self.state.stage == Stage::Rca {
@@ -141,7 +141,10 @@ fn acknowledge_moves_new_to_triage_once() {
     let mut h = Harness::new(Severity::High);
     h.must("owner", Command::Acknowledge);
     assert_eq!(h.state.stage, Stage::Triage);
-    assert!(matches!(h.try_do("owner", Command::Acknowledge), Err(Refusal::NoChange(_))));
+    assert!(matches!(
+        h.try_do("owner", Command::Acknowledge),
+        Err(Refusal::NoChange(_))
+    ));
 }
 
 #[test]
@@ -185,28 +188,45 @@ fn marking_fixed_needs_a_plan_and_evidence_then_asks_for_verification() {
         Err(Refusal::Missing { .. })
     ));
     h.must("owner", Command::PlanFix(plan()));
-    let err = h.try_do("dev", Command::MarkFixed(Evidence::default())).unwrap_err();
+    let err = h
+        .try_do("dev", Command::MarkFixed(Evidence::default()))
+        .unwrap_err();
     assert!(err.to_string().starts_with("evidence"));
     let changes = h.must("dev", Command::MarkFixed(evidence()));
     assert_eq!(changes.len(), 2);
     assert_eq!(h.state.stage, Stage::Verify);
     assert_eq!(h.state.implementer.as_deref(), Some("slack:dev"));
-    assert_eq!(h.state.pending.as_ref().unwrap().proposal.kind, DecisionKind::Fixed);
+    assert_eq!(
+        h.state.pending.as_ref().unwrap().proposal.kind,
+        DecisionKind::Fixed
+    );
 }
 
 #[test]
 fn the_implementer_cannot_verify_their_own_fix() {
     let mut h = Harness::new(Severity::High);
-    h.to_fix();
+    h.advance_to_fix();
     h.must("dev", Command::MarkFixed(evidence()));
     let err = h
-        .try_do("dev", Command::Vote { approve: true, reason: None })
+        .try_do(
+            "dev",
+            Command::Vote {
+                approve: true,
+                reason: None,
+            },
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "you are the implementer of this finding, so someone else must approve (separation of duties)"
     );
-    h.must("reviewer", Command::Vote { approve: true, reason: None });
+    h.must(
+        "reviewer",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.stage, Stage::Closed);
     assert_eq!(h.state.resolution, Some(Resolution::Fixed));
     assert_eq!(h.state.closed_at, Some(h.now));
@@ -215,32 +235,63 @@ fn the_implementer_cannot_verify_their_own_fix() {
 #[test]
 fn only_group_members_can_approve_and_the_refusal_says_so() {
     let mut policy = Policy::default();
-    policy
-        .groups
-        .insert("security-approvers".into(), vec!["slack:alice".into(), "slack:bob".into()]);
+    policy.groups.insert(
+        "security-approvers".into(),
+        vec!["slack:alice".into(), "slack:bob".into()],
+    );
     let fixed = policy.approvals.get_mut(&DecisionKind::Fixed).unwrap();
     fixed.groups = vec!["security-approvers".into()];
     fixed.quorum = 2;
     let mut h = Harness::with_policy(Severity::High, policy);
-    h.to_fix();
+    h.advance_to_fix();
     h.must("dev", Command::MarkFixed(evidence()));
     let err = h
-        .try_do("mallory", Command::Vote { approve: true, reason: None })
+        .try_do(
+            "mallory",
+            Command::Vote {
+                approve: true,
+                reason: None,
+            },
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "only members of security-approvers can approve; you are not one"
     );
-    h.must("alice", Command::Vote { approve: true, reason: None });
+    h.must(
+        "alice",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.stage, Stage::Verify, "1 of 2 is not a quorum");
     assert_eq!(
-        h.try_do("alice", Command::Vote { approve: true, reason: None }),
+        h.try_do(
+            "alice",
+            Command::Vote {
+                approve: true,
+                reason: None
+            }
+        ),
         Err(Refusal::AlreadyVoted)
     );
-    h.must("bob", Command::Vote { approve: true, reason: None });
+    h.must(
+        "bob",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.stage, Stage::Closed);
     assert_eq!(
-        h.try_do("bob", Command::Vote { approve: true, reason: None }),
+        h.try_do(
+            "bob",
+            Command::Vote {
+                approve: true,
+                reason: None
+            }
+        ),
         Err(Refusal::NoPendingRequest)
     );
 }
@@ -248,10 +299,16 @@ fn only_group_members_can_approve_and_the_refusal_says_so() {
 #[test]
 fn a_rejected_verification_goes_back_to_fix_and_needs_a_reason() {
     let mut h = Harness::new(Severity::Medium);
-    h.to_fix();
+    h.advance_to_fix();
     h.must("dev", Command::MarkFixed(evidence()));
     assert!(matches!(
-        h.try_do("lead", Command::Vote { approve: false, reason: None }),
+        h.try_do(
+            "lead",
+            Command::Vote {
+                approve: false,
+                reason: None
+            }
+        ),
         Err(Refusal::Missing { .. })
     ));
     h.must(
@@ -279,11 +336,26 @@ fn a_false_positive_proposal_needs_someone_other_than_the_requester() {
     );
     assert_eq!(h.state.stage, Stage::Triage);
     assert!(matches!(
-        h.try_do("owner", Command::Vote { approve: true, reason: None }),
+        h.try_do(
+            "owner",
+            Command::Vote {
+                approve: true,
+                reason: None
+            }
+        ),
         Err(Refusal::SeparationOfDuties { role: "requester" })
     ));
-    assert!(matches!(h.try_do("owner", confirm()), Err(Refusal::RequestPending { .. })));
-    h.must("lead", Command::Vote { approve: true, reason: None });
+    assert!(matches!(
+        h.try_do("owner", confirm()),
+        Err(Refusal::RequestPending { .. })
+    ));
+    h.must(
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.resolution, Some(Resolution::FalsePositive));
 }
 
@@ -294,7 +366,13 @@ fn accepted_risk_reopens_when_it_expires() {
     let mut p = proposal(DecisionKind::AcceptRisk);
     p.until = Some(h.now + Duration::days(10));
     h.must("owner", Command::Propose(p));
-    h.must("ciso", Command::Vote { approve: true, reason: None });
+    h.must(
+        "ciso",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.stage, Stage::Accepted);
     assert!(!h.state.is_open());
     assert!(h.try_do("system", Command::ExpireAcceptance).is_err());
@@ -311,20 +389,35 @@ fn risk_acceptance_needs_a_future_bounded_expiry() {
     h.must("owner", Command::Acknowledge);
     let mut p = proposal(DecisionKind::AcceptRisk);
     p.until = None;
-    assert!(matches!(h.try_do("owner", Command::Propose(p.clone())), Err(Refusal::Missing { .. })));
+    assert!(matches!(
+        h.try_do("owner", Command::Propose(p.clone())),
+        Err(Refusal::Missing { .. })
+    ));
     p.until = Some(h.now - Duration::days(1));
-    assert!(matches!(h.try_do("owner", Command::Propose(p.clone())), Err(Refusal::Invalid(_))));
+    assert!(matches!(
+        h.try_do("owner", Command::Propose(p.clone())),
+        Err(Refusal::Invalid(_))
+    ));
     p.until = Some(h.now + Duration::days(400));
     let err = h.try_do("owner", Command::Propose(p)).unwrap_err();
-    assert_eq!(err.to_string(), "a risk can be accepted for at most 365 days");
+    assert_eq!(
+        err.to_string(),
+        "a risk can be accepted for at most 365 days"
+    );
 }
 
 #[test]
 fn a_closed_finding_seen_again_reopens_as_a_regression() {
     let mut h = Harness::new(Severity::Low);
-    h.to_fix();
+    h.advance_to_fix();
     h.must("dev", Command::MarkFixed(evidence()));
-    h.must("lead", Command::Vote { approve: true, reason: None });
+    h.must(
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     let content = NewFinding::content_of(&h.state);
     let changes = h.must("system", Command::Observe(content.clone()));
     assert_eq!(changes.len(), 1);
@@ -356,14 +449,21 @@ fn a_severity_change_needs_a_reason_and_recomputes_due_dates() {
             reason: "exploit published".into(),
         },
     );
-    assert_eq!(h.state.remediate_due, h.state.first_seen + Duration::days(7));
+    assert_eq!(
+        h.state.remediate_due,
+        h.state.first_seen + Duration::days(7)
+    );
     assert!(h.state.remediate_due < before);
 }
 
 #[test]
 fn quorum_zero_applies_the_decision_without_a_vote() {
     let mut policy = Policy::default();
-    policy.approvals.get_mut(&DecisionKind::WontFix).unwrap().quorum = 0;
+    policy
+        .approvals
+        .get_mut(&DecisionKind::WontFix)
+        .unwrap()
+        .quorum = 0;
     let mut h = Harness::with_policy(Severity::Info, policy);
     h.must("owner", Command::Acknowledge);
     h.must("owner", Command::Propose(proposal(DecisionKind::WontFix)));
@@ -376,7 +476,13 @@ fn assignee_exclusion_blocks_the_owner_from_accepting_their_own_risk() {
     h.must("owner", Command::Acknowledge);
     h.must("dev", Command::Propose(proposal(DecisionKind::WontFix)));
     assert!(matches!(
-        h.try_do("owner", Command::Vote { approve: true, reason: None }),
+        h.try_do(
+            "owner",
+            Command::Vote {
+                approve: true,
+                reason: None
+            }
+        ),
         Err(Refusal::SeparationOfDuties { role: "assignee" })
     ));
     h.must("owner", Command::Withdraw);
@@ -386,9 +492,15 @@ fn assignee_exclusion_blocks_the_owner_from_accepting_their_own_risk() {
 #[test]
 fn replaying_the_trail_rebuilds_the_state() {
     let mut h = Harness::new(Severity::High);
-    h.to_fix();
+    h.advance_to_fix();
     h.must("dev", Command::MarkFixed(evidence()));
-    h.must("lead", Command::Vote { approve: true, reason: None });
+    h.must(
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(FindingState::replay(&h.events).unwrap(), h.state);
 }
 

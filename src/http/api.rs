@@ -39,7 +39,9 @@ pub async fn post_findings(
     })?;
     let findings = ingest::parse(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
     let actor = Actor::new("api", "ingest-token", "ingest API");
-    let outcome = app.ingest(findings, &actor, Source::Api, Utc::now()).await?;
+    let outcome = app
+        .ingest(findings, &actor, Source::Api, Utc::now())
+        .await?;
     Ok(Json(outcome))
 }
 
@@ -73,7 +75,10 @@ pub async fn list_findings(
         None => None,
     };
     let severity = match p.severity.as_deref() {
-        Some(s) => Some(s.parse::<Severity>().map_err(|e| ApiError::BadRequest(e.to_string()))?),
+        Some(s) => Some(
+            s.parse::<Severity>()
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        ),
         None => None,
     };
     let limit = p.limit.unwrap_or(100).clamp(1, 10_000);
@@ -87,11 +92,14 @@ pub async fn list_findings(
         offset: p.offset.max(0),
     };
     let rows = app.store.list_findings(&filter).await?;
-    Ok(Json(json!({ "findings": rows, "limit": limit, "offset": filter.offset })))
+    Ok(Json(
+        json!({ "findings": rows, "limit": limit, "offset": filter.offset }),
+    ))
 }
 
 fn parse_id(raw: &str) -> Result<FindingId, ApiError> {
-    raw.parse().map_err(|e: crate::domain::finding::BadFindingId| ApiError::BadRequest(e.to_string()))
+    raw.parse()
+        .map_err(|e: crate::domain::finding::BadFindingId| ApiError::BadRequest(e.to_string()))
 }
 
 /// `GET /api/v1/findings/{id}`
@@ -146,5 +154,7 @@ pub async fn get_trail(
 pub async fn summary(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     require_bearer(&headers, app.settings.ingest_token.as_ref())?;
     let r = app.store.summary(Utc::now()).await?;
-    Ok(Json(serde_json::to_value(r).map_err(|_| ApiError::Internal)?))
+    Ok(Json(
+        serde_json::to_value(r).map_err(|_| ApiError::Internal)?,
+    ))
 }

@@ -16,12 +16,18 @@ pub async fn healthz() -> impl IntoResponse {
 
 pub async fn readyz(State(app): State<App>) -> Result<impl IntoResponse, ApiError> {
     app.store.ready().await?;
-    Ok((StatusCode::OK, Json(json!({ "status": "ready", "database": app.store.backend().name() }))))
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "status": "ready", "database": app.store.backend().name() })),
+    ))
 }
 
 pub async fn metrics(State(app): State<App>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         app.metrics.render(),
     )
 }

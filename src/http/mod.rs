@@ -26,7 +26,10 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/api/v1/findings", post(api::post_findings).get(api::list_findings))
+        .route(
+            "/api/v1/findings",
+            post(api::post_findings).get(api::list_findings),
+        )
         .route("/api/v1/findings/{id}", get(api::get_finding))
         .route("/api/v1/findings/{id}/trail", get(api::get_trail))
         .route("/api/v1/reports/summary", get(api::summary))

@@ -69,11 +69,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
     items
         .into_iter()
         .enumerate()
-        .map(|(i, f)| validate(f).map_err(|m| IngestError {
-            format: FORMAT,
-            message: format!("[{i}]: {m}"),
-            position: None,
-        }))
+        .map(|(i, f)| {
+            validate(f).map_err(|m| IngestError {
+                format: FORMAT,
+                message: format!("[{i}]: {m}"),
+                position: None,
+            })
+        })
         .collect()
 }
 
@@ -162,7 +164,10 @@ mod tests {
         let v = parse(arr.as_bytes()).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].severity, Severity::High);
-        assert_eq!(v[0].fingerprint, Fingerprint::derive("semgrep", "sqli", "payments", "db.py:4"));
+        assert_eq!(
+            v[0].fingerprint,
+            Fingerprint::derive("semgrep", "sqli", "payments", "db.py:4")
+        );
     }
 
     #[test]
@@ -193,11 +198,26 @@ mod tests {
     #[test]
     fn empty_required_fields_and_unknown_fields_are_rejected() {
         let blank = ONE.replace("\"SQL injection\"", "\"  \"");
-        assert!(parse(blank.as_bytes()).unwrap_err().message.contains("title must not be empty"));
+        assert!(
+            parse(blank.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("title must not be empty")
+        );
         let extra = ONE.replace("{\"source\"", "{\"sevrity\":\"x\",\"source\"");
-        assert!(parse(extra.as_bytes()).unwrap_err().message.contains("sevrity"));
+        assert!(
+            parse(extra.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("sevrity")
+        );
         let missing = ONE.replace(",\"asset\":\"payments\"", "");
-        assert!(parse(missing.as_bytes()).unwrap_err().message.contains("asset"));
+        assert!(
+            parse(missing.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("asset")
+        );
         assert!(parse(b"42").is_err());
         assert!(parse(b"null").is_err());
     }

@@ -14,26 +14,40 @@ fn yes_no(v: Option<bool>) -> &'static str {
 /// What happened, in a short sentence without the actor or the time.
 pub fn describe(change: &Change) -> String {
     match change {
-        Change::Created { finding, remediate_due, .. } => format!(
+        Change::Created {
+            finding,
+            remediate_due,
+            ..
+        } => format!(
             "detected by {} ({} {}); remediation due {}",
             finding.source,
             finding.severity,
             finding.rule_id,
             remediate_due.format("%Y-%m-%d")
         ),
-        Change::Updated { content, .. } => format!("scanner updated the finding (severity {})", content.severity),
+        Change::Updated { content, .. } => format!(
+            "scanner updated the finding (severity {})",
+            content.severity
+        ),
         Change::Acknowledged => "acknowledged".into(),
         Change::Assigned { owner, previous } => match previous {
             Some(p) => format!("reassigned from {p} to {owner}"),
             None => format!("assigned to {owner}"),
         },
-        Change::SeverityChanged { from, to, reason, .. } => format!("severity changed {from} → {to}: {reason}"),
+        Change::SeverityChanged {
+            from, to, reason, ..
+        } => format!("severity changed {from} → {to}: {reason}"),
         Change::Triaged { answers, next } => format!(
             "triaged (real: {}, exploitable: {}){}{}",
             yes_no(answers.real),
             yes_no(answers.exploitable),
-            next.map(|s| format!(", confirmed → {s}")).unwrap_or_default(),
-            if answers.notes.is_empty() { String::new() } else { format!(": {}", answers.notes) }
+            next.map(|s| format!(", confirmed → {s}"))
+                .unwrap_or_default(),
+            if answers.notes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", answers.notes)
+            }
         ),
         Change::RcaSubmitted { answers } => format!(
             "root cause: {} ({} whys)",
@@ -50,25 +64,55 @@ pub fn describe(change: &Change) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Change::ApprovalRequested { proposal, quorum, groups } => format!(
+        Change::ApprovalRequested {
+            proposal,
+            quorum,
+            groups,
+        } => format!(
             "approval requested for {} ({} needed{})",
             proposal.kind.describe(),
             quorum,
-            if groups.is_empty() { String::new() } else { format!(" from {}", groups.join(" or ")) }
+            if groups.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", groups.join(" or "))
+            }
         ),
-        Change::VoteCast { approve: true, approvals, quorum, .. } => format!("approved ({approvals} of {quorum})"),
-        Change::VoteCast { approve: false, reason, .. } => {
+        Change::VoteCast {
+            approve: true,
+            approvals,
+            quorum,
+            ..
+        } => format!("approved ({approvals} of {quorum})"),
+        Change::VoteCast {
+            approve: false,
+            reason,
+            ..
+        } => {
             format!("rejected: {}", reason.as_deref().unwrap_or_default())
         }
         Change::ApprovalWithdrawn => "approval request withdrawn".into(),
-        Change::DecisionRejected { decision, .. } => format!("{} was rejected", decision.describe()),
-        Change::Closed { resolution, duplicate_of } => match duplicate_of {
+        Change::DecisionRejected { decision, .. } => {
+            format!("{} was rejected", decision.describe())
+        }
+        Change::Closed {
+            resolution,
+            duplicate_of,
+        } => match duplicate_of {
             Some(d) => format!("closed as {} of {d}", resolution.as_str()),
             None => format!("closed as {}", resolution.as_str()),
         },
-        Change::RiskAccepted { until, reason } => format!("risk accepted until {}: {reason}", until.format("%Y-%m-%d")),
-        Change::Reopened { reason: ReopenReason::Regression, .. } => "reopened: detected again after closing (regression)".into(),
-        Change::Reopened { reason: ReopenReason::AcceptanceExpired, .. } => "reopened: risk acceptance expired".into(),
+        Change::RiskAccepted { until, reason } => {
+            format!("risk accepted until {}: {reason}", until.format("%Y-%m-%d"))
+        }
+        Change::Reopened {
+            reason: ReopenReason::Regression,
+            ..
+        } => "reopened: detected again after closing (regression)".into(),
+        Change::Reopened {
+            reason: ReopenReason::AcceptanceExpired,
+            ..
+        } => "reopened: risk acceptance expired".into(),
         Change::Commented { text, .. } => format!("comment: {text}"),
     }
 }

@@ -98,7 +98,10 @@ pub type VerifyProgress<'a> = &'a mut (dyn FnMut(i64) + Send);
 
 impl Store {
     /// Walk every event in order, recompute each hash, and compare with the head.
-    pub async fn verify_chain(&self, mut progress: Option<VerifyProgress<'_>>) -> Result<ChainReport, StoreError> {
+    pub async fn verify_chain(
+        &self,
+        mut progress: Option<VerifyProgress<'_>>,
+    ) -> Result<ChainReport, StoreError> {
         let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
             .fetch_one(self.pool())
             .await
@@ -123,7 +126,13 @@ impl Store {
         while let Some(row) = rows.try_next().await.ctx("reading events")? {
             let seq: i64 = row.try_get(0).ctx("reading events")?;
             if seq != expected {
-                return Ok(report(checked, Some(TamperKind::Gap { expected, found: seq })));
+                return Ok(report(
+                    checked,
+                    Some(TamperKind::Gap {
+                        expected,
+                        found: seq,
+                    }),
+                ));
             }
             let kind: String = row.try_get(2).ctx("reading events")?;
             let platform: String = row.try_get(3).ctx("reading events")?;
@@ -158,7 +167,10 @@ impl Store {
         }
         let last_seq = expected - 1;
         if last_seq != head_seq || prev != head_hash {
-            return Ok(report(checked, Some(TamperKind::HeadMismatch { head_seq, last_seq })));
+            return Ok(report(
+                checked,
+                Some(TamperKind::HeadMismatch { head_seq, last_seq }),
+            ));
         }
         Ok(report(checked, None))
     }

@@ -64,9 +64,10 @@ impl StoreError {
     /// Wrap a sqlx error, separating "cannot reach the database" from query failures.
     pub(crate) fn from_sqlx(context: &'static str, e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
             e if is_connection_lost(&e) => StoreError::Unavailable(e),
             source => StoreError::Query { context, source },
         }
@@ -79,7 +80,9 @@ impl StoreError {
 
 fn is_connection_lost(e: &sqlx::Error) -> bool {
     let text = e.to_string();
-    text.contains("connection closed") || text.contains("Connection reset") || text.contains("terminating connection")
+    text.contains("connection closed")
+        || text.contains("Connection reset")
+        || text.contains("terminating connection")
 }
 
 pub(crate) trait Ctx<T> {
@@ -158,25 +161,23 @@ impl Store {
 
     /// Apply pending migrations. Safe to run concurrently from several replicas.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.migrator()
-            .run(&self.pool)
-            .await
-            .map_err(|e| match e {
-                sqlx::migrate::MigrateError::Execute(e) => StoreError::from_sqlx("migrating", e),
-                other => StoreError::NotMigrated(other.to_string()),
-            })
+        self.migrator().run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => StoreError::from_sqlx("migrating", e),
+            other => StoreError::NotMigrated(other.to_string()),
+        })
     }
 
     /// Ready means: reachable, and every migration this binary knows is applied.
     pub async fn ready(&self) -> Result<(), StoreError> {
-        let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success = $1")
-            .bind(true)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| match StoreError::from_sqlx("checking migrations", e) {
-                StoreError::Query { source, .. } => StoreError::NotMigrated(source.to_string()),
-                other => other,
-            })?;
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success = $1")
+                .bind(true)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| match StoreError::from_sqlx("checking migrations", e) {
+                    StoreError::Query { source, .. } => StoreError::NotMigrated(source.to_string()),
+                    other => other,
+                })?;
         for m in self.migrator().iter() {
             if !applied.iter().any(|(v,)| *v == m.version) {
                 return Err(StoreError::NotMigrated(format!(
@@ -248,9 +249,17 @@ mod tests {
             normalise_url("sqlite://x.db").unwrap().1,
             "sqlite://x.db?mode=rwc"
         );
-        assert_eq!(normalise_url("sqlite://x.db?mode=ro").unwrap().1, "sqlite://x.db?mode=ro");
-        assert_eq!(normalise_url("postgres://h/db").unwrap().0, Backend::Postgres);
-        let err = normalise_url("mysql://root:hunter2@h/db").unwrap_err().to_string();
+        assert_eq!(
+            normalise_url("sqlite://x.db?mode=ro").unwrap().1,
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            normalise_url("postgres://h/db").unwrap().0,
+            Backend::Postgres
+        );
+        let err = normalise_url("mysql://root:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
     }
 }

@@ -42,8 +42,14 @@ pub struct SummaryReport {
 
 impl Store {
     /// Findings matching `filter`: overdue listings soonest-due first, others worst first.
-    pub async fn list_findings(&self, filter: &FindingFilter) -> Result<Vec<FindingSummary>, StoreError> {
-        let mut q = Sql::new(&format!("SELECT {} FROM findings WHERE 1 = 1", FindingSummary::COLUMNS));
+    pub async fn list_findings(
+        &self,
+        filter: &FindingFilter,
+    ) -> Result<Vec<FindingSummary>, StoreError> {
+        let mut q = Sql::new(&format!(
+            "SELECT {} FROM findings WHERE 1 = 1",
+            FindingSummary::COLUMNS
+        ));
         if let Some(stage) = filter.stage {
             q.push(" AND stage = ").bind(stage.as_str());
         }
@@ -57,7 +63,8 @@ impl Store {
             q.push(" AND stage NOT IN ('closed', 'accepted')");
         }
         if let Some(at) = filter.overdue_at {
-            q.push(" AND due_at IS NOT NULL AND due_at < ").bind(to_ms(at));
+            q.push(" AND due_at IS NOT NULL AND due_at < ")
+                .bind(to_ms(at));
             q.push(" ORDER BY due_at, key");
         } else {
             q.push(" ORDER BY severity_rank DESC, key");
@@ -66,16 +73,23 @@ impl Store {
             q.push(" LIMIT ").bind(limit);
             q.push(" OFFSET ").bind(filter.offset);
         }
-        let rows = q.build().fetch_all(self.pool()).await.ctx("listing findings")?;
+        let rows = q
+            .build()
+            .fetch_all(self.pool())
+            .await
+            .ctx("listing findings")?;
         rows.iter().map(FindingSummary::from_row).collect()
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM findings WHERE key = $1", StoredFinding::COLUMNS)))
-            .bind(id.key())
-            .fetch_optional(self.pool())
-            .await
-            .ctx("loading a finding")?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM findings WHERE key = $1",
+            StoredFinding::COLUMNS
+        )))
+        .bind(id.key())
+        .fetch_optional(self.pool())
+        .await
+        .ctx("loading a finding")?;
         row.as_ref().map(StoredFinding::from_row).transpose()
     }
 
@@ -100,7 +114,10 @@ impl Store {
         mut sink: impl FnMut(StoredEvent) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let sql = match finding {
-            Some(_) => format!("SELECT {} FROM events WHERE finding_key = $1 ORDER BY seq", StoredEvent::COLUMNS),
+            Some(_) => format!(
+                "SELECT {} FROM events WHERE finding_key = $1 ORDER BY seq",
+                StoredEvent::COLUMNS
+            ),
             None => format!("SELECT {} FROM events ORDER BY seq", StoredEvent::COLUMNS),
         };
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -119,10 +136,11 @@ impl Store {
     /// Backlog counts, overdue and median time to remediate.
     pub async fn summary(&self, now: DateTime<Utc>) -> Result<SummaryReport, StoreError> {
         const C: &str = "computing the summary";
-        let rows = sqlx::query("SELECT severity, stage, COUNT(*) FROM findings GROUP BY severity, stage")
-            .fetch_all(self.pool())
-            .await
-            .ctx(C)?;
+        let rows =
+            sqlx::query("SELECT severity, stage, COUNT(*) FROM findings GROUP BY severity, stage")
+                .fetch_all(self.pool())
+                .await
+                .ctx(C)?;
         let mut open = [0i64; 5];
         let mut stages = [0i64; 7];
         let mut total = 0;
@@ -131,20 +149,24 @@ impl Store {
             let stage: String = row.try_get(1).ctx(C)?;
             let n: i64 = row.try_get(2).ctx(C)?;
             total += n;
-            let stage = Stage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("stage `{stage}`")))?;
+            let stage = Stage::parse(&stage)
+                .ok_or_else(|| StoreError::Corrupt(format!("stage `{stage}`")))?;
             stages[Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0)] += n;
             if !matches!(stage, Stage::Closed | Stage::Accepted) {
-                let sev: Severity = sev.parse().map_err(|_| StoreError::Corrupt(format!("severity `{sev}`")))?;
+                let sev: Severity = sev
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("severity `{sev}`")))?;
                 open[Severity::ALL.iter().position(|s| *s == sev).unwrap_or(0)] += n;
             }
         }
-        let overdue: i64 = sqlx::query("SELECT COUNT(*) FROM findings WHERE due_at IS NOT NULL AND due_at < $1")
-            .bind(to_ms(now))
-            .fetch_one(self.pool())
-            .await
-            .ctx(C)?
-            .try_get(0)
-            .ctx(C)?;
+        let overdue: i64 =
+            sqlx::query("SELECT COUNT(*) FROM findings WHERE due_at IS NOT NULL AND due_at < $1")
+                .bind(to_ms(now))
+                .fetch_one(self.pool())
+                .await
+                .ctx(C)?
+                .try_get(0)
+                .ctx(C)?;
         let durations: Vec<i64> = sqlx::query(
             "SELECT closed_at - opened_at FROM findings WHERE resolution = 'fixed' AND closed_at IS NOT NULL ORDER BY 1",
         )

@@ -51,15 +51,17 @@ impl StoredEvent {
         Ok(Event {
             change,
             actor: self.actor.clone(),
-            source: Source::parse(&self.source)
-                .ok_or_else(|| StoreError::Corrupt(format!("event #{} source `{}`", self.seq, self.source)))?,
+            source: Source::parse(&self.source).ok_or_else(|| {
+                StoreError::Corrupt(format!("event #{} source `{}`", self.seq, self.source))
+            })?,
             at: self.at,
         })
     }
 
     /// The payload as a JSON value (for exports and the API).
     pub fn payload_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::String(self.payload.clone()))
+        serde_json::from_str(&self.payload)
+            .unwrap_or(serde_json::Value::String(self.payload.clone()))
     }
 }
 
@@ -109,8 +111,7 @@ pub struct FindingSummary {
 }
 
 impl FindingSummary {
-    pub(crate) const COLUMNS: &'static str =
-        "key, severity, stage, owner, title, asset, source, due_at, resolution, first_seen, last_seen, times_seen";
+    pub(crate) const COLUMNS: &'static str = "key, severity, stage, owner, title, asset, source, due_at, resolution, first_seen, last_seen, times_seen";
 
     pub(crate) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         const C: &str = "reading a finding";

@@ -30,7 +30,10 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
-    pub(super) async fn begin(pool: &sqlx::AnyPool, local: OwnedMutexGuard<()>) -> Result<WriteTx, StoreError> {
+    pub(super) async fn begin(
+        pool: &sqlx::AnyPool,
+        local: OwnedMutexGuard<()>,
+    ) -> Result<WriteTx, StoreError> {
         let mut tx = pool.begin().await.ctx("starting a transaction")?;
         // Writing first takes SQLite's write lock (no stale read snapshot) and PostgreSQL's
         // row lock on the head, so concurrent writers queue here instead of forking the chain.
@@ -57,9 +60,16 @@ impl WriteTx {
     ) -> Result<HashMap<String, StoredFinding>, StoreError> {
         let mut found = HashMap::with_capacity(fingerprints.len());
         for chunk in fingerprints.chunks(FINDING_CHUNK) {
-            let mut q = Sql::new(&format!("SELECT {} FROM findings WHERE fingerprint IN ", StoredFinding::COLUMNS));
+            let mut q = Sql::new(&format!(
+                "SELECT {} FROM findings WHERE fingerprint IN ",
+                StoredFinding::COLUMNS
+            ));
             q.bind_list(chunk.iter().copied());
-            let rows = q.build().fetch_all(&mut *self.tx).await.ctx("looking up fingerprints")?;
+            let rows = q
+                .build()
+                .fetch_all(&mut *self.tx)
+                .await
+                .ctx("looking up fingerprints")?;
             for row in &rows {
                 let f = StoredFinding::from_row(row)?;
                 found.insert(f.state.fingerprint.as_str().to_string(), f);
@@ -70,22 +80,30 @@ impl WriteTx {
 
     /// One finding, read inside the transaction (so no other writer can change it meanwhile).
     pub async fn finding(&mut self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM findings WHERE key = $1", StoredFinding::COLUMNS)))
-            .bind(id.key())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .ctx("loading a finding")?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM findings WHERE key = $1",
+            StoredFinding::COLUMNS
+        )))
+        .bind(id.key())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .ctx("loading a finding")?;
         row.as_ref().map(StoredFinding::from_row).transpose()
     }
 
     /// Insert new findings; returns their ids in input order.
-    pub async fn insert_findings(&mut self, states: &[FindingState], now: DateTime<Utc>) -> Result<Vec<FindingId>, StoreError> {
+    pub async fn insert_findings(
+        &mut self,
+        states: &[FindingState],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FindingId>, StoreError> {
         let mut keys: HashMap<String, i64> = HashMap::with_capacity(states.len());
         for chunk in states.chunks(FINDING_CHUNK) {
             let mut q = Sql::new(&format!("INSERT INTO findings ({FINDING_COLUMNS}) VALUES "));
             for (i, s) in chunk.iter().enumerate() {
-                let state = serde_json::to_string(s)
-                    .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))?;
+                let state = serde_json::to_string(s).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot encode finding state: {e}"))
+                })?;
                 q.push(if i == 0 { "(" } else { ", (" });
                 q.bind(s.fingerprint.as_str())
                     .push(", ")
@@ -125,7 +143,11 @@ impl WriteTx {
                     .push(")");
             }
             q.push(" RETURNING key, fingerprint");
-            let rows = q.build().fetch_all(&mut *self.tx).await.ctx("inserting findings")?;
+            let rows = q
+                .build()
+                .fetch_all(&mut *self.tx)
+                .await
+                .ctx("inserting findings")?;
             for row in &rows {
                 keys.insert(
                     row.try_get(1).ctx("inserting findings")?,
@@ -138,13 +160,20 @@ impl WriteTx {
             .map(|s| {
                 keys.get(s.fingerprint.as_str())
                     .map(|k| FindingId::from_key(*k))
-                    .ok_or_else(|| StoreError::Corrupt("an inserted finding returned no key".into()))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("an inserted finding returned no key".into())
+                    })
             })
             .collect()
     }
 
     /// Write a finding's new projection.
-    pub async fn save(&mut self, id: FindingId, state: &FindingState, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn save(
+        &mut self,
+        id: FindingId,
+        state: &FindingState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(state)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))?;
         sqlx::query(
@@ -171,13 +200,20 @@ impl WriteTx {
     }
 
     /// Record that a scanner saw these findings again: `last_seen` and `times_seen` only.
-    pub async fn touch_seen(&mut self, ids: &[FindingId], at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn touch_seen(
+        &mut self,
+        ids: &[FindingId],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         for chunk in ids.chunks(KEY_CHUNK) {
             let mut q = Sql::new("UPDATE findings SET last_seen = ");
             q.bind(to_ms(at))
                 .push(", times_seen = times_seen + 1 WHERE key IN ")
                 .bind_list(chunk.iter().map(|id| id.key()));
-            q.build().execute(&mut *self.tx).await.ctx("recording sightings")?;
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .ctx("recording sightings")?;
         }
         Ok(())
     }
@@ -250,7 +286,10 @@ impl WriteTx {
                     .bind(p.hash.as_str())
                     .push(")");
             }
-            q.build().execute(&mut *self.tx).await.ctx("appending events")?;
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .ctx("appending events")?;
         }
         Ok(prepared.iter().map(|p| p.seq).collect())
     }

@@ -42,15 +42,20 @@ impl TestDb {
     /// reachable and not required.
     pub async fn postgres() -> Option<TestDb> {
         static N: AtomicU32 = AtomicU32::new(0);
-        let admin = std::env::var("REMEDYBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
+        let admin =
+            std::env::var("REMEDYBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
         let required = std::env::var("REMEDYBOT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(c) => c,
             Err(e) => {
                 if required {
-                    panic!("PostgreSQL is required (REMEDYBOT_REQUIRE_POSTGRES=1) but {admin} is not reachable: {e}");
+                    panic!(
+                        "PostgreSQL is required (REMEDYBOT_REQUIRE_POSTGRES=1) but {admin} is not reachable: {e}"
+                    );
                 }
-                eprintln!("\n*** SKIPPED: PostgreSQL tests — {admin} is not reachable ({e}). Set REMEDYBOT_TEST_POSTGRES_URL or start PostgreSQL. ***\n");
+                eprintln!(
+                    "\n*** SKIPPED: PostgreSQL tests — {admin} is not reachable ({e}). Set REMEDYBOT_TEST_POSTGRES_URL or start PostgreSQL. ***\n"
+                );
                 return None;
             }
         };
@@ -97,23 +102,30 @@ impl TestDb {
     }
 
     pub async fn app_with(&self, settings: Settings) -> App {
-        let store = remedybot::server::open_store(&settings).await.expect("open store");
+        let store = remedybot::server::open_store(&settings)
+            .await
+            .expect("open store");
         App::new(settings, store)
     }
 
     /// A raw store connection for tampering and inspection.
     pub async fn raw(&self) -> Store {
-        Store::connect(&self.settings().database).await.expect("raw store")
+        Store::connect(&self.settings().database)
+            .await
+            .expect("raw store")
     }
 
     /// Drop the PostgreSQL database (SQLite temp dirs go away by themselves).
     pub async fn cleanup(self) {
         if let Some(name) = &self.pg_name {
-            let admin = std::env::var("REMEDYBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
+            let admin = std::env::var("REMEDYBOT_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| DEFAULT_PG.to_string());
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await;
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
             }
         }
     }

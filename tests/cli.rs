@@ -1,0 +1,211 @@
+//! The `remedybot` binary as a user runs it: ingest, list, show, report, export, verify,
+//! check-config, and the errors it prints.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{TestDb, generic_json};
+
+fn remedybot(db: &TestDb, args: &[&str]) -> Output {
+    run_with_stdin(db, args, None)
+}
+
+fn run_with_stdin(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_remedybot"))
+        .args(args)
+        .env("REMEDYBOT_DATABASE_URL", &db.url)
+        .env_remove("REMEDYBOT_CONFIG")
+        .env("USER", "alice")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run remedybot");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn the_tour_ingest_list_show_report_export_verify() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(&dir, "findings.json", &generic_json(10));
+
+    let out = remedybot(&db, &["ingest", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("10 received, 10 created, 0 updated, 0 unchanged, 0 reopened"),
+        "{}",
+        stdout(&out)
+    );
+    let again = remedybot(&db, &["ingest", &file]);
+    assert!(stdout(&again).contains("0 created, 0 updated, 10 unchanged"));
+
+    let list = remedybot(&db, &["findings", "--severity", "critical"]);
+    let text = stdout(&list);
+    assert!(text.starts_with("ID "), "{text}");
+    assert!(text.contains("F-1 "));
+    assert!(text.contains("2 findings"), "{text}");
+    let json = remedybot(&db, &["findings", "--json", "--limit", "3"]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert!(stdout(&remedybot(&db, &["findings", "--overdue"])).contains("no findings match"));
+
+    let show = stdout(&remedybot(&db, &["show", "F-1"]));
+    assert!(show.contains("F-1  Finding number 0"), "{show}");
+    assert!(show.contains("Decision trail (1 events)"), "{show}");
+    assert!(show.contains("alice (cli:alice) via cli"), "{show}");
+
+    let report = stdout(&remedybot(&db, &["report"]));
+    assert!(
+        report.contains("Findings: 10 in total, 0 overdue"),
+        "{report}"
+    );
+
+    let csv = remedybot(&db, &["export", "--format", "csv"]);
+    let csv_text = stdout(&csv);
+    assert_eq!(csv_text.lines().count(), 11, "header + 10 events");
+    assert!(csv_text.starts_with("seq,finding,kind,at,"));
+    assert!(stderr(&csv).contains("exported 10 events"));
+    let json = remedybot(&db, &["export", "--format", "json", "--finding", "F-2"]);
+    let events: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    assert_eq!(events[0]["finding"], "F-2");
+
+    let verify = remedybot(&db, &["verify"]);
+    assert!(verify.status.success());
+    assert!(
+        stdout(&verify).starts_with("chain intact: 10 events"),
+        "{}",
+        stdout(&verify)
+    );
+}
+
+#[test]
+fn ingest_from_stdin() {
+    let db = TestDb::sqlite();
+    let out = run_with_stdin(&db, &["ingest", "-"], Some(generic_json(2).as_bytes()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("-: 2 received, 2 created"));
+}
+
+#[test]
+fn a_broken_file_names_the_file_and_position_and_stores_nothing() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let json = generic_json(5);
+    let file = write_file(&dir, "broken.json", &json[..json.len() / 2]);
+    let out = remedybot(&db, &["ingest", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("error: {file}: generic JSON:")),
+        "{err}"
+    );
+    assert!(err.contains("(line 1, column"), "{err}");
+    let missing = remedybot(&db, &["ingest", "/nonexistent/x.json"]);
+    assert!(
+        stderr(&missing).contains("reading /nonexistent/x.json"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(stdout(&remedybot(&db, &["findings"])).contains("no findings match"));
+}
+
+#[test]
+fn verify_fails_and_names_the_event_after_tampering() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(&dir, "f.json", &generic_json(4));
+    assert!(remedybot(&db, &["ingest", &file]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = db.raw().await;
+        sqlx::query("UPDATE events SET actor_name = 'mallory' WHERE seq = 3")
+            .execute(store.pool_for_tests())
+            .await
+            .unwrap();
+    });
+    let out = remedybot(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("TAMPERED: event #3"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_config_accepts_a_good_file_and_points_at_a_bad_key() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_file(
+        &dir,
+        "good.toml",
+        "[groups]\nsecurity-approvers = [\"slack:U1\", \"slack:U2\"]\n\n[approvals.fixed]\nquorum = 2\ngroups = [\"security-approvers\"]\nexclude = [\"implementer\"]\n",
+    );
+    let out = remedybot(&db, &["--config", &good, "check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("OK"));
+
+    let bad = write_file(
+        &dir,
+        "bad.toml",
+        "[approvals.fixed]\nquorum = 1\ngroup = [\"x\"]\n",
+    );
+    let out = remedybot(&db, &["--config", &bad, "check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("unknown field `group`"), "{err}");
+
+    let none = remedybot(&db, &["check-config"]);
+    assert!(stderr(&none).contains("--config FILE"), "{}", stderr(&none));
+}
+
+#[test]
+fn show_of_an_unknown_or_malformed_id_is_a_clear_error() {
+    let db = TestDb::sqlite();
+    let out = remedybot(&db, &["show", "F-77"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("finding F-77 not found"));
+    let out = remedybot(&db, &["show", "banana"]);
+    assert!(
+        stderr(&out).contains("`banana` is not a finding id; ids look like F-1042"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused_without_leaking_the_password() {
+    let db = TestDb::sqlite();
+    let out = remedybot(
+        &db,
+        &["--database-url", "mysql://root:hunter2@db/x", "findings"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("unsupported database URL"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
