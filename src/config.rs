@@ -37,10 +37,10 @@ impl fmt::Debug for Secret {
 /// Why the configuration could not be loaded. Each message names the file and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -159,22 +159,30 @@ impl Settings {
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Settings, ConfigError> {
         let mut settings = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(p).map_err(|error| ConfigError::Read {
                     path: p.to_path_buf(),
-                    source,
+                    error,
                 })?;
                 Settings::from_toml(&text, p)?
             }
             None => Settings::default(),
         };
         if let Some(url) = env.get("REMEDYBOT_DATABASE_URL") {
+            check_database_url(&url).map_err(|message| ConfigError::Env {
+                name: "REMEDYBOT_DATABASE_URL",
+                message,
+            })?;
             settings.database.url = url;
         }
         if let Some(listen) = env.get("REMEDYBOT_LISTEN") {
+            check_listen(&listen).map_err(|message| ConfigError::Env {
+                name: "REMEDYBOT_LISTEN",
+                message,
+            })?;
             settings.listen = listen;
         }
         if let Some(token) = env.get("REMEDYBOT_INGEST_TOKEN") {
-            if token.len() < 16 {
+            if token.chars().count() < 16 {
                 return Err(ConfigError::Env {
                     name: "REMEDYBOT_INGEST_TOKEN",
                     message: "must be at least 16 characters".into(),
@@ -201,6 +209,7 @@ impl Settings {
             ..Settings::default()
         };
         if let Some(listen) = file.server.listen {
+            check_listen(&listen).map_err(|m| invalid("server.listen".into(), m))?;
             s.listen = listen;
         }
         if let Some(limit) = file.server.body_limit_bytes {
@@ -213,6 +222,7 @@ impl Settings {
             s.body_limit_bytes = limit;
         }
         if let Some(url) = file.database.url {
+            check_database_url(&url).map_err(|m| invalid("database.url".into(), m))?;
             s.database.url = url;
         }
         if let Some(n) = file.database.max_connections {
@@ -280,9 +290,10 @@ impl Settings {
                 return Err(invalid(
                     format!("{key}.quorum"),
                     format!(
-                        "{} approvals needed but its groups have only {} members, so it can never pass",
+                        "{} approvals needed but its groups have only {} member{}, so it can never pass",
                         rule.quorum,
-                        members.len()
+                        members.len(),
+                        if members.len() == 1 { "" } else { "s" }
                     ),
                 ));
             }
@@ -307,6 +318,33 @@ impl Settings {
             policy.max_acceptance_days = days;
         }
         Ok(s)
+    }
+}
+
+/// `host:port` with a numeric port, e.g. `127.0.0.1:8080` or `[::]:8080`.
+pub fn check_listen(listen: &str) -> Result<(), String> {
+    let ok = listen
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{listen}` is not an address to listen on; write host:port, e.g. 127.0.0.1:8080"
+        ))
+    }
+}
+
+/// A URL for one of the supported databases. The message never repeats the URL, which may
+/// hold a password.
+pub fn check_database_url(url: &str) -> Result<(), String> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(())
+    } else {
+        Err("unsupported database URL: use sqlite://PATH or postgres://USER@HOST/DB".into())
     }
 }
 
@@ -361,6 +399,41 @@ mod tests {
             "[groups]\nsec = [\"slack:U1\"]\n[approvals.fixed]\nquorum = 2\ngroups = [\"sec\"]\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.contains("approvals.fixed.quorum"), "{err}");
+    }
+
+    #[test]
+    fn listen_addresses_and_database_urls_are_checked() {
+        let err = parse("[server]\nlisten = \"not-an-address\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`server.listen`"), "{err}");
+        let err = parse("[database]\nurl = \"mysql://root:pw@h/db\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`database.url`: unsupported database URL"),
+            "{err}"
+        );
+        assert!(!err.contains("pw@"), "{err}");
+        assert!(parse("[server]\nlisten = \"[::]:8080\"\n").is_ok());
+        let env = MapEnv(vec![("REMEDYBOT_LISTEN", "8080")]);
+        assert!(
+            Settings::load(None, &env)
+                .unwrap_err()
+                .to_string()
+                .contains("REMEDYBOT_LISTEN")
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_once() {
+        let err = Settings::load(
+            Some(Path::new("/nonexistent/remedybot.toml")),
+            &MapEnv(vec![]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err.matches("No such file").count(), 1, "{err}");
     }
 
     #[test]

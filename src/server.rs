@@ -22,6 +22,24 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Fail with a clear message when a SQLite URL names a file that does not exist.
+pub fn require_existing_sqlite(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "database file {path} does not exist: check REMEDYBOT_DATABASE_URL or --database-url \
+         (`remedybot migrate`, `ingest` and `serve` create it)"
+    )
+}
+
 /// A running server: where it listens and how to wait for it.
 pub struct Running {
     pub addr: SocketAddr,

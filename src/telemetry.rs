@@ -18,13 +18,19 @@ pub enum LogFormat {
 /// Install the global subscriber. Level comes from `REMEDYBOT_LOG` (or `RUST_LOG`),
 /// default `default_level` (`info` for `serve`, `warn` for one-shot commands). Logs go to stderr so command output on stdout stays clean.
 pub fn init(format: LogFormat, default_level: &str) {
-    let filter = std::env::var("REMEDYBOT_LOG")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
+    use std::io::IsTerminal;
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v: &String| !v.trim().is_empty())
+    };
+    let filter = var("REMEDYBOT_LOG")
+        .or_else(|| var("RUST_LOG"))
         .and_then(|s| EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -128,7 +128,8 @@ fn a_broken_file_names_the_file_and_position_and_stores_nothing() {
         "{}",
         stderr(&missing)
     );
-    assert!(stdout(&remedybot(&db, &["findings"])).contains("no findings match"));
+    // The input was rejected before the database was opened: not even the file exists.
+    assert!(!std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists());
 }
 
 #[test]
@@ -186,6 +187,7 @@ fn check_config_accepts_a_good_file_and_points_at_a_bad_key() {
 #[test]
 fn show_of_an_unknown_or_malformed_id_is_a_clear_error() {
     let db = TestDb::sqlite();
+    assert!(remedybot(&db, &["migrate"]).status.success());
     let out = remedybot(&db, &["show", "F-77"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("finding F-77 not found"));
@@ -195,6 +197,18 @@ fn show_of_an_unknown_or_malformed_id_is_a_clear_error() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn read_commands_do_not_create_a_missing_database() {
+    let db = TestDb::sqlite();
+    let out = remedybot(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(!std::path::Path::new(path).exists());
+    assert!(remedybot(&db, &["migrate"]).status.success());
+    assert!(remedybot(&db, &["verify"]).status.success());
 }
 
 #[test]

@@ -27,6 +27,7 @@ impl App {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<CommandOutcome, AppError> {
+        let now = super::stored_precision(now);
         let mut tx = self.store.begin_write().await?;
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
         let changes = decide(&stored.state, command, actor, &self.settings.policy, now)?;

@@ -61,6 +61,7 @@ impl App {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
+        let now = super::stored_precision(now);
         let policy = &self.settings.policy;
         let received = findings.len();
         // Within one batch, a fingerprint that repeats is one finding; the last copy wins.

@@ -7,6 +7,8 @@ mod ingest;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::config::Settings;
 use crate::domain::{FindingId, Refusal};
 use crate::store::{Store, StoreError};
@@ -24,6 +26,12 @@ pub enum AppError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Times are stored with millisecond precision; every change is stamped with a time cut to
+/// that precision, so a finding rebuilt from its stored events equals the stored projection.
+pub(crate) fn stored_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
 /// The application: settings, store and metrics, shared by every entry point.

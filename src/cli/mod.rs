@@ -14,7 +14,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::App;
-use crate::config::{ProcessEnv, Settings};
+use crate::config::{Env, ProcessEnv, Settings};
 use crate::domain::{Actor, FindingId, Severity, Source, Stage};
 use crate::server;
 use crate::store::FindingFilter;
@@ -31,15 +31,16 @@ The database defaults to a SQLite file (remedybot.db) in the working directory; 
 REMEDYBOT_DATABASE_URL=postgres://... to use PostgreSQL."
 )]
 struct Cli {
-    /// Config file (TOML). See docs/configuration.md.
-    #[arg(long, global = true, env = "REMEDYBOT_CONFIG", value_name = "FILE")]
+    /// Config file (TOML), see docs/configuration.md [env: REMEDYBOT_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://remedybot.db]
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
     database_url: Option<String>,
 
-    /// Log format (logs go to stderr; level from REMEDYBOT_LOG, default info).
+    /// Log format. Logs go to stderr; the level comes from REMEDYBOT_LOG (default: info for
+    /// serve, warn for other commands).
     #[arg(long, global = true, value_enum, default_value = "human")]
     log_format: LogFormat,
 
@@ -167,16 +168,30 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// The config file: `--config`, else `REMEDYBOT_CONFIG` (empty counts as unset).
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    cli.config
+        .clone()
+        .or_else(|| ProcessEnv.get("REMEDYBOT_CONFIG").map(PathBuf::from))
+}
+
 fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let mut settings = Settings::load(cli.config.as_deref(), &ProcessEnv)?;
+    let mut settings = Settings::load(config_path(cli).as_deref(), &ProcessEnv)?;
     if let Some(url) = &cli.database_url {
+        crate::config::check_database_url(url)
+            .map_err(|m| anyhow::anyhow!("--database-url: {m}"))?;
         settings.database.url = url.clone();
     }
     Ok(settings)
 }
 
-async fn open_app(cli: &Cli) -> anyhow::Result<App> {
+/// Open the database for a command. Commands that only read refuse to create a missing
+/// SQLite file: a typo in the path should be an error, not an empty database.
+async fn open_app(cli: &Cli, create: bool) -> anyhow::Result<App> {
     let settings = load_settings(cli)?;
+    if !create {
+        server::require_existing_sqlite(&settings.database.url)?;
+    }
     let store = server::open_store(&settings).await?;
     Ok(App::new(settings, store))
 }
@@ -191,7 +206,7 @@ fn cli_actor() -> Actor {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::CheckConfig => {
-            let Some(path) = &cli.config else {
+            let Some(path) = config_path(&cli) else {
                 bail!("no config file given: pass --config FILE or set REMEDYBOT_CONFIG");
             };
             let s = load_settings(&cli)?;
@@ -205,7 +220,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, true).await?;
             println!(
                 "database {} is migrated",
                 crate::store::redact_url(&app.settings.database.url)
@@ -233,7 +248,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let bytes = read_input(file)?;
             let findings = crate::ingest::parse(Some(format), &bytes)
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, true).await?;
             let outcome = app
                 .ingest(findings, &cli_actor(), Source::Cli, Utc::now())
                 .await?;
@@ -260,7 +275,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             json,
         } => {
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, false).await?;
             let now = Utc::now();
             let filter = FindingFilter {
                 stage: *stage,
@@ -284,7 +299,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Show { id, json } => {
             let id: FindingId = id.parse()?;
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, false).await?;
             let finding = app
                 .store
                 .finding(id)
@@ -301,7 +316,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { json } => {
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, false).await?;
             let r = app.store.summary(Utc::now()).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
@@ -319,13 +334,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(str::parse::<FindingId>)
                 .transpose()?;
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, false).await?;
             let n = export::run(&app, *format, finding, output.as_deref()).await?;
             eprintln!("exported {n} events");
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify => {
-            let app = open_app(&cli).await?;
+            let app = open_app(&cli, false).await?;
             let mut progress = |n: i64| eprintln!("verified {n} events…");
             let report = app.store.verify_chain(Some(&mut progress)).await?;
             println!("{}", report.describe());

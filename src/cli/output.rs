@@ -68,12 +68,12 @@ pub fn summary_text(r: &SummaryReport) -> String {
         "Findings: {} in total, {} overdue\n\nOpen by severity:\n",
         r.total, r.overdue
     );
-    for (sev, n) in &r.open_by_severity {
-        s.push_str(&format!("  {:<9} {n}\n", sev.as_str()));
+    for c in &r.open_by_severity {
+        s.push_str(&format!("  {:<9} {}\n", c.severity.as_str(), c.count));
     }
     s.push_str("\nBy stage:\n");
-    for (stage, n) in &r.by_stage {
-        s.push_str(&format!("  {:<9} {n}\n", stage.as_str()));
+    for c in &r.by_stage {
+        s.push_str(&format!("  {:<9} {}\n", c.stage.as_str(), c.count));
     }
     let mttr = match r.median_hours_to_remediate {
         Some(h) if h >= 48.0 => format!("{:.1} days", h / 24.0),

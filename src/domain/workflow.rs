@@ -217,6 +217,9 @@ pub struct PendingDecision {
     pub requested_at: DateTime<Utc>,
     pub quorum: u32,
     pub groups: Vec<String>,
+    /// Who may not vote, fixed when the request was made (like quorum and groups), so a
+    /// config change does not alter the rules of a vote in progress.
+    pub exclude: Vec<Exclusion>,
     pub votes: Vec<Vote>,
 }
 
@@ -319,6 +322,7 @@ pub enum Change {
         proposal: Proposal,
         quorum: u32,
         groups: Vec<String>,
+        exclude: Vec<Exclusion>,
     },
     VoteCast {
         approve: bool,
@@ -459,6 +463,10 @@ pub fn decide(
     match command {
         C::Acknowledge => match state.stage {
             Stage::New => Ok(vec![Change::Acknowledged]),
+            Stage::Closed | Stage::Accepted => Err(Refusal::WrongStage {
+                stage: state.stage,
+                action: "acknowledging",
+            }),
             _ => Err(Refusal::NoChange("this finding was already acknowledged")),
         },
         C::Assign { owner } => {
@@ -607,7 +615,9 @@ pub fn decide(
                     remediate_due,
                 });
             }
-            if state.stage == Stage::Closed {
+            // Only a fix can regress: a false positive, duplicate, won't-fix or mitigated
+            // finding is expected to keep showing up in scans.
+            if state.stage == Stage::Closed && state.resolution == Some(Resolution::Fixed) {
                 let (triage_due, remediate_due) = policy.due_dates(content.severity, now);
                 changes.push(Change::Reopened {
                     reason: ReopenReason::Regression,
@@ -751,6 +761,7 @@ fn request(p: &Proposal, policy: &Policy) -> Vec<Change> {
         proposal: p.clone(),
         quorum: rule.quorum,
         groups: rule.groups,
+        exclude: rule.exclude,
     }]
 }
 
@@ -783,8 +794,7 @@ fn vote(
             groups: pending.groups.join(" or "),
         });
     }
-    let rule = policy.approval_for(pending.proposal.kind);
-    for exclusion in &rule.exclude {
+    for exclusion in &pending.exclude {
         let excluded = match exclusion {
             Exclusion::Requester => actor.is(&pending.requested_by),
             Exclusion::Assignee => state.owner.as_deref().is_some_and(|o| actor.is(o)),
@@ -929,6 +939,7 @@ impl FindingState {
                 proposal,
                 quorum,
                 groups,
+                exclude,
             } => {
                 self.pending = Some(PendingDecision {
                     proposal: proposal.clone(),
@@ -936,6 +947,7 @@ impl FindingState {
                     requested_at: at,
                     quorum: *quorum,
                     groups: groups.clone(),
+                    exclude: exclude.clone(),
                     votes: Vec::new(),
                 });
             }

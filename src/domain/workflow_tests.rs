@@ -429,6 +429,31 @@ fn a_closed_finding_seen_again_reopens_as_a_regression() {
 }
 
 #[test]
+fn a_false_positive_seen_again_stays_closed() {
+    let mut h = Harness::new(Severity::Medium);
+    h.must("owner", Command::Acknowledge);
+    h.must(
+        "owner",
+        Command::Propose(proposal(DecisionKind::FalsePositive)),
+    );
+    h.must(
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
+    let content = NewFinding::content_of(&h.state);
+    assert!(h.must("system", Command::Observe(content)).is_empty());
+    assert_eq!(h.state.stage, Stage::Closed);
+    assert_eq!(h.state.regressions, 0);
+    assert!(matches!(
+        h.try_do("owner", Command::Acknowledge),
+        Err(Refusal::WrongStage { .. })
+    ));
+}
+
+#[test]
 fn a_severity_change_needs_a_reason_and_recomputes_due_dates() {
     let mut h = Harness::new(Severity::Low);
     let before = h.state.remediate_due;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -26,10 +26,11 @@ pub struct IngestParams {
 pub async fn post_findings(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(params): Query<IngestParams>,
+    params: Result<Query<IngestParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestOutcome>, ApiError> {
     require_bearer(&headers, app.settings.ingest_token.as_ref())?;
+    let Query(params) = params.map_err(bad_query)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(app.settings.body_limit_bytes)
@@ -63,9 +64,10 @@ pub struct ListParams {
 pub async fn list_findings(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(p): Query<ListParams>,
+    p: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require_bearer(&headers, app.settings.ingest_token.as_ref())?;
+    let Query(p) = p.map_err(bad_query)?;
     let stage = match p.stage.as_deref() {
         Some(s) => Some(Stage::parse(s).ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -95,6 +97,10 @@ pub async fn list_findings(
     Ok(Json(
         json!({ "findings": rows, "limit": limit, "offset": filter.offset }),
     ))
+}
+
+fn bad_query(e: QueryRejection) -> ApiError {
+    ApiError::BadRequest(e.body_text())
 }
 
 fn parse_id(raw: &str) -> Result<FindingId, ApiError> {

@@ -16,7 +16,9 @@ pub fn require_bearer(headers: &HeaderMap, token: Option<&Secret>) -> Result<(),
     let given = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .ok_or(ApiError::Unauthorized)?;
     if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
         Ok(())

@@ -34,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/findings/{id}/trail", get(api::get_trail))
         .route("/api/v1/reports/summary", get(api::summary))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(app.clone(), record))
         .with_state(app)
@@ -41,6 +42,10 @@ pub fn router(app: App) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// Count every request by route template and status, and time it.

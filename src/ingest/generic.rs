@@ -12,13 +12,6 @@ const MAX_SHORT: usize = 1_000;
 const MAX_DESCRIPTION: usize = 65_536;
 const MAX_LIST: usize = 100;
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<GenericFinding>),
-    One(Box<GenericFinding>),
-}
-
 /// One finding as a client sends it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,15 +48,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
     }
     // Arrays are the common case: parse them directly so errors carry the item's path.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let items: Vec<GenericFinding> = if first == Some(b'[') {
-        from_slice::<Vec<GenericFinding>>(bytes)?
-    } else if first == Some(b'{') {
-        vec![from_slice::<GenericFinding>(bytes)?]
-    } else {
-        // Let serde report the position of whatever is there.
-        match from_slice::<OneOrMany>(bytes)? {
-            OneOrMany::Many(v) => v,
-            OneOrMany::One(f) => vec![*f],
+    let (items, single) = match first {
+        Some(b'[') => (from_slice::<Vec<GenericFinding>>(bytes)?, false),
+        Some(b'{') => (vec![from_slice::<GenericFinding>(bytes)?], true),
+        _ => {
+            // Not an object or array: report what is there, and where.
+            let found = match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Ok(v) => kind_of(&v),
+                Err(e) => return Err(json_error(e, String::new())),
+            };
+            return Err(IngestError {
+                format: FORMAT,
+                message: format!(
+                    "expected a finding object or an array of findings, found {found}"
+                ),
+                position: Some((
+                    1,
+                    1 + bytes.iter().take_while(|b| b.is_ascii_whitespace()).count(),
+                )),
+            });
         }
     };
     items
@@ -72,11 +75,22 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
         .map(|(i, f)| {
             validate(f).map_err(|m| IngestError {
                 format: FORMAT,
-                message: format!("[{i}]: {m}"),
+                message: if single { m } else { format!("[{i}].{m}") },
                 position: None,
             })
         })
         .collect()
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IngestError> {
@@ -84,22 +98,26 @@ fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IngestE
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     result.map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
-        let mut message = inner.to_string();
-        // serde_json appends " at line L column C"; we report the position separately.
-        if let Some(cut) = message.rfind(" at line ") {
-            message.truncate(cut);
-        }
-        if path != "." && !path.is_empty() {
-            message = format!("{path}: {message}");
-        }
-        IngestError {
-            format: FORMAT,
-            message,
-            position,
-        }
+        json_error(e.into_inner(), path)
     })
+}
+
+/// A serde_json error as an [`IngestError`], with the JSON path of the bad value if known.
+fn json_error(inner: serde_json::Error, path: String) -> IngestError {
+    let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+    let mut message = inner.to_string();
+    // serde_json appends " at line L column C"; we report the position separately.
+    if let Some(cut) = message.rfind(" at line ") {
+        message.truncate(cut);
+    }
+    if path != "." && !path.is_empty() {
+        message = format!("{path}: {message}");
+    }
+    IngestError {
+        format: FORMAT,
+        message,
+        position,
+    }
 }
 
 fn text(value: String, field: &str, required: bool, max: usize) -> Result<String, String> {
@@ -119,7 +137,8 @@ fn list(values: Vec<String>, field: &str) -> Result<Vec<String>, String> {
     }
     values
         .into_iter()
-        .map(|v| text(v, field, true, MAX_SHORT))
+        .enumerate()
+        .map(|(i, v)| text(v, &format!("{field}[{i}]"), true, MAX_SHORT))
         .collect()
 }
 
@@ -218,7 +237,15 @@ mod tests {
                 .message
                 .contains("asset")
         );
-        assert!(parse(b"42").is_err());
-        assert!(parse(b"null").is_err());
+        let err = parse(b"  42").unwrap_err();
+        assert_eq!(
+            err.message,
+            "expected a finding object or an array of findings, found a number"
+        );
+        assert_eq!(err.position, Some((1, 3)));
+        assert!(parse(b"null").unwrap_err().message.ends_with("found null"));
+        let empty_tag = ONE.replace("\"asset\"", "\"tags\":[\"a\",\" \"],\"asset\"");
+        let err = parse(format!("[{ONE},{empty_tag}]").as_bytes()).unwrap_err();
+        assert_eq!(err.message, "[1].tags[1] must not be empty");
     }
 }

@@ -68,6 +68,7 @@ pub fn describe(change: &Change) -> String {
             proposal,
             quorum,
             groups,
+            ..
         } => format!(
             "approval requested for {} ({} needed{})",
             proposal.kind.describe(),

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::config::DatabaseSettings;
 
 pub use chain::{ChainReport, GENESIS_HASH, TamperKind, VerifyProgress};
-pub use read::{FindingFilter, SummaryReport};
+pub use read::{FindingFilter, SeverityCount, StageCount, SummaryReport};
 pub use rows::{FindingSummary, StoredEvent, StoredFinding};
 pub use write::WriteTx;
 
@@ -80,7 +80,9 @@ impl StoreError {
 
 fn is_connection_lost(e: &sqlx::Error) -> bool {
     let text = e.to_string();
-    text.contains("connection closed")
+    // SQLite's busy timeout ran out: another process holds the write lock.
+    text.contains("database is locked")
+        || text.contains("connection closed")
         || text.contains("Connection reset")
         || text.contains("terminating connection")
 }

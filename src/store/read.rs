@@ -24,15 +24,29 @@ pub struct FindingFilter {
     pub offset: i64,
 }
 
+/// How many findings have one severity.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct SeverityCount {
+    pub severity: Severity,
+    pub count: i64,
+}
+
+/// How many findings are in one stage.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct StageCount {
+    pub stage: Stage,
+    pub count: i64,
+}
+
 /// Counts for `remedybot report` and `GET /api/v1/reports/summary`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SummaryReport {
     pub generated_at: DateTime<Utc>,
     pub total: i64,
     /// Open findings per severity, most severe first (every severity listed, zeros too).
-    pub open_by_severity: Vec<(Severity, i64)>,
+    pub open_by_severity: Vec<SeverityCount>,
     /// Findings per stage (every stage listed).
-    pub by_stage: Vec<(Stage, i64)>,
+    pub by_stage: Vec<StageCount>,
     pub overdue: i64,
     /// Closed as fixed: the median of (closed − opened), in hours; `None` with none closed.
     pub median_hours_to_remediate: Option<f64>,
@@ -186,8 +200,16 @@ impl Store {
         Ok(SummaryReport {
             generated_at: now,
             total,
-            open_by_severity: Severity::ALL.iter().copied().zip(open).collect(),
-            by_stage: Stage::ALL.iter().copied().zip(stages).collect(),
+            open_by_severity: Severity::ALL
+                .iter()
+                .zip(open)
+                .map(|(&severity, count)| SeverityCount { severity, count })
+                .collect(),
+            by_stage: Stage::ALL
+                .iter()
+                .zip(stages)
+                .map(|(&stage, count)| StageCount { stage, count })
+                .collect(),
             overdue,
             median_hours_to_remediate: median(&durations).map(|ms| ms / 3_600_000.0),
             closed_fixed: durations.len() as i64,
