@@ -13,11 +13,15 @@ fn remedybot(db: &TestDb, args: &[&str]) -> Output {
 }
 
 fn run_with_stdin(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run_as(db, "alice", args, stdin)
+}
+
+fn run_as(db: &TestDb, user: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_remedybot"))
         .args(args)
         .env("REMEDYBOT_DATABASE_URL", &db.url)
         .env_remove("REMEDYBOT_CONFIG")
-        .env("USER", "alice")
+        .env("USER", user)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -97,6 +101,106 @@ fn the_tour_ingest_list_show_report_export_verify() {
         stdout(&verify).starts_with("chain intact: 10 events"),
         "{}",
         stdout(&verify)
+    );
+}
+
+#[test]
+fn a_finding_is_walked_to_closure_from_the_command_line() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(&dir, "f.json", &generic_json(2));
+    assert!(remedybot(&db, &["ingest", &file]).status.success());
+    let steps: &[&[&str]] = &[
+        &["act", "F-1", "acknowledge"],
+        &[
+            "act",
+            "F-1",
+            "triage",
+            "--real",
+            "yes",
+            "--exploitable",
+            "no",
+            "--notes",
+            "internal",
+        ],
+        &[
+            "act",
+            "F-1",
+            "rca",
+            "--cause",
+            "dependency",
+            "--why",
+            "old pin",
+            "--why",
+            "no updates",
+        ],
+        &[
+            "act",
+            "F-1",
+            "plan",
+            "--plan",
+            "upgrade",
+            "--link",
+            "https://git.test/pr/1",
+            "--target",
+            "2026-12-31",
+        ],
+        &[
+            "act",
+            "F-1",
+            "fixed",
+            "--link",
+            "https://git.test/pr/1",
+            "--rescan",
+            "clean",
+        ],
+    ];
+    for step in steps {
+        let out = remedybot(&db, step);
+        assert!(out.status.success(), "{step:?}: {}", stderr(&out));
+    }
+    // alice implemented the fix, so she may not verify it.
+    let own = remedybot(&db, &["act", "F-1", "approve"]);
+    assert_eq!(own.status.code(), Some(3));
+    assert!(
+        stderr(&own).contains("refused: you are the implementer"),
+        "{}",
+        stderr(&own)
+    );
+    let bob = run_as(&db, "bob", &["act", "F-1", "approve"], None);
+    assert!(bob.status.success(), "{}", stderr(&bob));
+    assert!(
+        stdout(&bob).contains("F-1: closed as fixed"),
+        "{}",
+        stdout(&bob)
+    );
+    assert!(stdout(&bob).contains("F-1 is now in stage closed"));
+
+    let show = stdout(&remedybot(&db, &["show", "F-1"]));
+    assert!(show.contains("stage      closed (fixed)"), "{show}");
+    assert!(show.contains("approved (1 of 1)"), "{show}");
+    assert!(show.contains("bob (cli:bob) via cli"), "{show}");
+    let report = stdout(&remedybot(&db, &["report"]));
+    assert!(report.contains("Closed as fixed: 1"), "{report}");
+    assert!(remedybot(&db, &["verify"]).status.success());
+
+    let bad = remedybot(
+        &db,
+        &[
+            "act",
+            "F-2",
+            "plan",
+            "--plan",
+            "x",
+            "--target",
+            "31/12/2026",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("write YYYY-MM-DD"),
+        "{}",
+        stderr(&bad)
     );
 }
 

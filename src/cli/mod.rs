@@ -1,6 +1,7 @@
 //! The `remedybot` command line. Parses arguments, loads settings, and calls into the
 //! library; `main.rs` only calls [`run`].
 
+mod act;
 mod export;
 mod output;
 mod show;
@@ -117,6 +118,14 @@ enum Command {
     /// Check the hash chain of the decision trail; exits 1 and names the first bad event
     /// if anything was edited, deleted, inserted or reordered.
     Verify,
+    /// Act on a finding: acknowledge, triage, rca, plan, fixed, propose, approve, reject,
+    /// assign, severity, withdraw, comment. Recorded as cli:$USER.
+    Act {
+        /// Finding id, e.g. F-1042.
+        id: String,
+        #[command(subcommand)]
+        action: act::Action,
+    },
     /// Validate the config file and exit (0 if valid).
     CheckConfig,
 }
@@ -205,6 +214,29 @@ fn cli_actor() -> Actor {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Act { id, action } => {
+            let id: FindingId = id.parse()?;
+            let command = act::command(action.clone());
+            let app = open_app(&cli, false).await?;
+            let actor = cli_actor();
+            match app
+                .execute(id, &command, &actor, Source::Cli, Utc::now())
+                .await
+            {
+                Ok(outcome) => {
+                    for change in &outcome.changes {
+                        println!("{id}: {}", crate::report::describe::describe(change));
+                    }
+                    println!("{id} is now in stage {}", outcome.state.stage);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::app::AppError::Refused(r)) => {
+                    eprintln!("refused: {r}");
+                    Ok(ExitCode::from(3))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::CheckConfig => {
             let Some(path) = config_path(&cli) else {
                 bail!("no config file given: pass --config FILE or set REMEDYBOT_CONFIG");
