@@ -58,11 +58,15 @@ impl Rng {
     }
 }
 
-const SCANNERS: &[&str] = &["semgrep", "trivy", "grype", "checkov", "zap", "gitleaks", "bandit", "snyk"];
+const SCANNERS: &[&str] = &[
+    "semgrep", "trivy", "grype", "checkov", "zap", "gitleaks", "bandit", "snyk",
+];
 const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 /// Roughly how real backlogs look: few criticals, many mediums and lows.
 const SEVERITY_WEIGHTS: &[usize] = &[5, 20, 35, 25, 15];
-const TEAMS: &[&str] = &["payments", "identity", "platform", "data", "mobile", "growth", "infra", "search"];
+const TEAMS: &[&str] = &[
+    "payments", "identity", "platform", "data", "mobile", "growth", "infra", "search",
+];
 const KINDS: &[&str] = &["api", "worker", "web", "db", "queue", "cache", "gateway"];
 const ISSUES: &[&str] = &[
     "SQL injection via unsanitised query parameter",
@@ -79,10 +83,43 @@ const ISSUES: &[&str] = &[
     "Debug endpoint exposed without authentication",
 ];
 const WORDS: &[&str] = &[
-    "the", "service", "accepts", "input", "from", "an", "untrusted", "source", "and", "passes", "it",
-    "without", "validation", "to", "a", "sensitive", "sink", "attacker", "could", "exploit", "this",
-    "behaviour", "remote", "request", "handler", "configuration", "library", "version", "upgrade",
-    "mitigate", "risk", "exposure", "production", "environment", "credentials", "network", "policy",
+    "the",
+    "service",
+    "accepts",
+    "input",
+    "from",
+    "an",
+    "untrusted",
+    "source",
+    "and",
+    "passes",
+    "it",
+    "without",
+    "validation",
+    "to",
+    "a",
+    "sensitive",
+    "sink",
+    "attacker",
+    "could",
+    "exploit",
+    "this",
+    "behaviour",
+    "remote",
+    "request",
+    "handler",
+    "configuration",
+    "library",
+    "version",
+    "upgrade",
+    "mitigate",
+    "risk",
+    "exposure",
+    "production",
+    "environment",
+    "credentials",
+    "network",
+    "policy",
 ];
 const EXTS: &[&str] = &["py", "go", "rs", "ts", "java", "tf", "yaml", "Dockerfile"];
 
@@ -101,7 +138,14 @@ fn sentence(rng: &mut Rng, target: usize) -> String {
 /// The 50 assets: team-kind-nn.
 fn assets() -> Vec<String> {
     (0..50)
-        .map(|i| format!("{}-{}-{:02}", TEAMS[i % TEAMS.len()], KINDS[(i / TEAMS.len()) % KINDS.len()], i))
+        .map(|i| {
+            format!(
+                "{}-{}-{:02}",
+                TEAMS[i % TEAMS.len()],
+                KINDS[(i / TEAMS.len()) % KINDS.len()],
+                i
+            )
+        })
         .collect()
 }
 
@@ -132,8 +176,16 @@ fn generate(n: usize, seed: u64) -> Vec<Value> {
             description.insert_str(0, &format!("{issue}. "));
             description.truncate(300);
             let ext = rng.pick(EXTS);
-            let location = format!("src/{}/module_{:05}.{ext}:{}", rng.pick(KINDS), i, 1 + rng.below(2000));
-            let mut tags = vec![format!("team:{}", TEAMS[rng.below(TEAMS.len())]), format!("cwe-{}", 20 + rng.below(900))];
+            let location = format!(
+                "src/{}/module_{:05}.{ext}:{}",
+                rng.pick(KINDS),
+                i,
+                1 + rng.below(2000)
+            );
+            let mut tags = vec![
+                format!("team:{}", TEAMS[rng.below(TEAMS.len())]),
+                format!("cwe-{}", 20 + rng.below(900)),
+            ];
             if rng.below(3) == 0 {
                 tags.push("pci".into());
             }
@@ -199,7 +251,11 @@ impl Metric {
         }
         s.sort_by(|a, b| a.total_cmp(b));
         let n = s.len();
-        Some(if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 })
+        Some(if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            (s[n / 2 - 1] + s[n / 2]) / 2.0
+        })
     }
     fn fmt(&self, v: Option<f64>) -> String {
         match (v, self.unit) {
@@ -265,7 +321,10 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Server {
@@ -277,7 +336,10 @@ impl Server {
     /// Spawn `remedybot serve`; returns at once (not waiting for readiness).
     fn spawn(db_url: &str, log: &Path, config: Option<&Path>) -> anyhow::Result<Server> {
         let port = free_port()?;
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
         let mut cmd = Command::new(binary());
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
@@ -290,7 +352,9 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        let child = cmd.spawn().with_context(|| format!("spawning {}", binary().display()))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("spawning {}", binary().display()))?;
         Ok(Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -302,7 +366,12 @@ impl Server {
     }
 
     /// Poll `/readyz` every `every` until it answers 200; returns the time since `since`.
-    async fn wait_ready(&mut self, client: &reqwest::Client, since: Instant, every: Duration) -> anyhow::Result<Duration> {
+    async fn wait_ready(
+        &mut self,
+        client: &reqwest::Client,
+        since: Instant,
+        every: Duration,
+    ) -> anyhow::Result<Duration> {
         let url = format!("{}/readyz", self.base);
         loop {
             if let Ok(r) = client.get(&url).send().await
@@ -327,13 +396,20 @@ impl Server {
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
             .context("no VmRSS line")?;
-        let kb: f64 = line.split_whitespace().nth(1).context("VmRSS value")?.parse()?;
+        let kb: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .context("VmRSS value")?
+            .parse()?;
         Ok(kb / 1024.0)
     }
 
     /// SIGTERM, wait up to 10 s, then SIGKILL.
     fn stop(mut self) -> anyhow::Result<()> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if self.child.try_wait()?.is_some() {
@@ -348,7 +424,11 @@ impl Server {
 }
 
 /// POST the body; returns the client-side wall time and the parsed reply.
-async fn post(client: &reqwest::Client, base: &str, body: &[u8]) -> anyhow::Result<(Duration, Value)> {
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    body: &[u8],
+) -> anyhow::Result<(Duration, Value)> {
     // Build the request (and copy the body) before the clock starts.
     let req = client
         .post(format!("{base}/api/v1/findings"))
@@ -361,19 +441,31 @@ async fn post(client: &reqwest::Client, base: &str, body: &[u8]) -> anyhow::Resu
     let status = resp.status();
     let bytes = resp.bytes().await?;
     let elapsed = start.elapsed();
-    ensure!(status.is_success(), "POST answered {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(500)]));
+    ensure!(
+        status.is_success(),
+        "POST answered {status}: {}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+    );
     Ok((elapsed, serde_json::from_slice(&bytes)?))
 }
 
 fn counts(reply: &Value) -> String {
     format!(
         "received {} created {} updated {} unchanged {} reopened {}",
-        reply["received"], reply["created"], reply["updated"], reply["unchanged"], reply["reopened"]
+        reply["received"],
+        reply["created"],
+        reply["updated"],
+        reply["unchanged"],
+        reply["reopened"]
     )
 }
 
 fn expect_count(reply: &Value, field: &str, n: usize) -> anyhow::Result<()> {
-    ensure!(reply[field].as_u64() == Some(n as u64), "expected {field} = {n}, got {}", counts(reply));
+    ensure!(
+        reply[field].as_u64() == Some(n as u64),
+        "expected {field} = {n}, got {}",
+        counts(reply)
+    );
     Ok(())
 }
 
@@ -383,7 +475,11 @@ fn psql(sql: &str, pg_admin: &str) -> anyhow::Result<()> {
         .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
         .output()
         .context("running psql")?;
-    ensure!(out.status.success(), "psql `{sql}`: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "psql `{sql}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -394,7 +490,13 @@ fn settings_for(url: &str) -> Settings {
 }
 
 /// Seed a database through the library: `n` findings, `batch` per ingest, `days_ago` old.
-async fn seed(url: &str, n: usize, seed: u64, batch: usize, days_ago: i64) -> anyhow::Result<Vec<Duration>> {
+async fn seed(
+    url: &str,
+    n: usize,
+    seed: u64,
+    batch: usize,
+    days_ago: i64,
+) -> anyhow::Result<Vec<Duration>> {
     let settings = settings_for(url);
     let store = remedybot::server::open_store(&settings).await?;
     let app = App::new(settings, store);
@@ -405,9 +507,16 @@ async fn seed(url: &str, n: usize, seed: u64, batch: usize, days_ago: i64) -> an
         let bytes = serde_json::to_vec(chunk)?;
         let findings = remedybot::ingest::parse(None, &bytes)?;
         let t = Instant::now();
-        let out = app.ingest(findings, &Actor::system(), Source::System, now).await?;
+        let out = app
+            .ingest(findings, &Actor::system(), Source::System, now)
+            .await?;
         times.push(t.elapsed());
-        ensure!(out.created == chunk.len(), "seed: expected {} created, got {}", chunk.len(), out.created);
+        ensure!(
+            out.created == chunk.len(),
+            "seed: expected {} created, got {}",
+            chunk.len(),
+            out.created
+        );
     }
     app.store.close().await;
     Ok(times)
@@ -419,7 +528,9 @@ async fn seed(url: &str, n: usize, seed: u64, batch: usize, days_ago: i64) -> an
 
 struct Ctx {
     out: PathBuf,
-    tmp: tempfile::TempDir,
+    /// Kept alive so the directory is removed at the end (unless `BENCH_TMP` is set).
+    _tmp: Option<tempfile::TempDir>,
+    tmp_path: PathBuf,
     client: reqwest::Client,
     body: Vec<u8>,
     runs: usize,
@@ -432,7 +543,11 @@ impl Ctx {
         self.out.join(format!("serve-{name}.log"))
     }
     fn sqlite(&self, name: &str) -> String {
-        format!("sqlite://{}", self.tmp.path().join(format!("{name}.db")).display())
+        let path = self.tmp_path.join(format!("{name}.db"));
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        format!("sqlite://{}", path.display())
     }
 }
 
@@ -441,11 +556,18 @@ fn progress(msg: impl AsRef<str>) {
 }
 
 /// Metrics 2 and 5b: 10k new, then the same 10k unchanged, into fresh SQLite files.
-async fn ingest_sqlite(ctx: &mut Ctx, new: &mut Metric, unchanged: &mut Metric, rss_after: &mut Metric) -> anyhow::Result<()> {
+async fn ingest_sqlite(
+    ctx: &mut Ctx,
+    new: &mut Metric,
+    unchanged: &mut Metric,
+    rss_after: &mut Metric,
+) -> anyhow::Result<()> {
     for run in 0..ctx.runs {
         let url = ctx.sqlite(&format!("ingest-{run}"));
         let mut server = Server::spawn(&url, &ctx.log("ingest-sqlite"), None)?;
-        server.wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5)).await?;
+        server
+            .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
+            .await?;
         let (t_new, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
         expect_count(&reply, "created", N_INGEST)?;
         let (t_same, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
@@ -465,16 +587,28 @@ async fn ingest_sqlite(ctx: &mut Ctx, new: &mut Metric, unchanged: &mut Metric, 
 }
 
 /// Metric 3: 10k new (and unchanged) into a fresh PostgreSQL database per run.
-async fn ingest_postgres(ctx: &mut Ctx, new: &mut Metric, unchanged: &mut Metric) -> anyhow::Result<()> {
-    let admin = std::env::var("BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+async fn ingest_postgres(
+    ctx: &mut Ctx,
+    new: &mut Metric,
+    unchanged: &mut Metric,
+    params: &str,
+) -> anyhow::Result<()> {
+    let admin = std::env::var("BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     for run in 0..ctx.runs {
         let db = format!("bench_{}_{run}", std::process::id());
         psql(&format!("DROP DATABASE IF EXISTS {db}"), &admin)?;
         psql(&format!("CREATE DATABASE {db}"), &admin)?;
         let result = async {
-            let mut server = Server::spawn(&format!("{admin}/{db}"), &ctx.log("ingest-postgres"), None)?;
+            let mut server = Server::spawn(
+                &format!("{admin}/{db}{params}"),
+                &ctx.log("ingest-postgres"),
+                None,
+            )?;
             let r = async {
-                server.wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5)).await?;
+                server
+                    .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
+                    .await?;
                 let (t_new, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
                 expect_count(&reply, "created", N_INGEST)?;
                 let (t_same, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
@@ -486,9 +620,16 @@ async fn ingest_postgres(ctx: &mut Ctx, new: &mut Metric, unchanged: &mut Metric
             r
         }
         .await;
-        psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"), &admin)?;
+        psql(
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+            &admin,
+        )?;
         let (t_new, t_same) = result?;
-        progress(format!("postgres run {run}: new {:.0} ms, unchanged {:.0} ms", ms(t_new), ms(t_same)));
+        progress(format!(
+            "postgres{params} run {run}: new {:.0} ms, unchanged {:.0} ms",
+            ms(t_new),
+            ms(t_same)
+        ));
         new.samples.push(ms(t_new));
         unchanged.samples.push(ms(t_same));
     }
@@ -498,7 +639,9 @@ async fn ingest_postgres(ctx: &mut Ctx, new: &mut Metric, unchanged: &mut Metric
 /// Metric 4: `findings --overdue` over 100k findings seeded 400 days in the past.
 async fn overdue_cli(ctx: &mut Ctx, m: &mut Metric) -> anyhow::Result<()> {
     let url = ctx.sqlite("overdue-100k");
-    progress(format!("seeding {N_OVERDUE} findings (batches of {SEED_BATCH}, 400 days ago)"));
+    progress(format!(
+        "seeding {N_OVERDUE} findings (batches of {SEED_BATCH}, 400 days ago)"
+    ));
     let t = Instant::now();
     let times = seed(&url, N_OVERDUE, SEED ^ 0x100_000, SEED_BATCH, 400).await?;
     let per: Vec<String> = times.iter().map(|d| format!("{:.0}", ms(*d))).collect();
@@ -549,7 +692,11 @@ async fn overdue_cli(ctx: &mut Ctx, m: &mut Metric) -> anyhow::Result<()> {
         let t = Instant::now();
         let rows = store.list_findings(&filter).await?;
         q.push(ms(t.elapsed()));
-        ensure!(rows.len() == N_OVERDUE, "expected {N_OVERDUE} overdue rows, got {}", rows.len());
+        ensure!(
+            rows.len() == N_OVERDUE,
+            "expected {N_OVERDUE} overdue rows, got {}",
+            rows.len()
+        );
     }
     store.close().await;
     q.sort_by(|a, b| a.total_cmp(b));
@@ -563,12 +710,18 @@ async fn overdue_cli(ctx: &mut Ctx, m: &mut Metric) -> anyhow::Result<()> {
 }
 
 /// Metrics 5a and 6: idle RSS and time to ready on an existing 10k SQLite file.
-async fn serve_idle_and_ready(ctx: &mut Ctx, idle: &mut Metric, ready: &mut Metric) -> anyhow::Result<()> {
+async fn serve_idle_and_ready(
+    ctx: &mut Ctx,
+    idle: &mut Metric,
+    ready: &mut Metric,
+) -> anyhow::Result<()> {
     let url = ctx.sqlite("seeded-10k");
     seed(&url, N_INGEST, SEED, N_INGEST, 0).await?;
     for run in 0..3 {
         let mut server = Server::spawn(&url, &ctx.log("idle"), None)?;
-        server.wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5)).await?;
+        server
+            .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
+            .await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rss = server.rss_mib()?;
         progress(format!("idle run {run}: VmRSS {rss:.1} MiB"));
@@ -577,14 +730,77 @@ async fn serve_idle_and_ready(ctx: &mut Ctx, idle: &mut Metric, ready: &mut Metr
     }
     for run in 0..env_usize("BENCH_READY_RUNS", 10) {
         // A fresh client per run so no pooled connection from an earlier server is reused.
-        let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build()?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()?;
         let start = Instant::now();
         let mut server = Server::spawn(&url, &ctx.log("ready"), None)?;
-        let d = server.wait_ready(&client, start, Duration::from_millis(2)).await?;
+        let d = server
+            .wait_ready(&client, start, Duration::from_millis(2))
+            .await?;
         progress(format!("ready run {run}: {:.1} ms", ms(d)));
         ready.samples.push(ms(d));
         server.stop()?;
     }
+    Ok(())
+}
+
+/// Diagnostic: 10,000 rows x 18 columns into SQLite through sqlx's Any driver in
+/// multi-row INSERTs of 500 rows (the store's shape), with `$N` placeholders (what the store
+/// emits for both backends) and with plain `?`.
+async fn placeholder_experiment(ctx: &mut Ctx) -> anyhow::Result<()> {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let mut line = String::from(
+        "Placeholder experiment (sqlx `Any` on SQLite, 10,000 rows x 18 text columns, 500 rows per INSERT, one transaction):",
+    );
+    for style in ["$N", "?"] {
+        let url = ctx.sqlite(&format!(
+            "placeholders-{}",
+            if style == "?" { "q" } else { "n" }
+        ));
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("{url}?mode=rwc"))
+            .await?;
+        let cols: Vec<String> = (0..18).map(|i| format!("c{i} TEXT")).collect();
+        pool.execute(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE t ({})",
+            cols.join(", ")
+        )))
+        .await?;
+        let t = Instant::now();
+        let mut tx = pool.begin().await?;
+        for chunk in 0..20 {
+            let mut sql = String::from("INSERT INTO t VALUES ");
+            let mut n = 0;
+            for r in 0..500 {
+                sql.push_str(if r == 0 { "(" } else { ", (" });
+                for c in 0..18 {
+                    n += 1;
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    if style == "?" {
+                        sql.push('?');
+                    } else {
+                        let _ = write!(sql, "${n}");
+                    }
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for i in 0..n {
+                q = q.bind(format!("value-{chunk}-{i}"));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let _ = write!(line, " `{style}` {:.0} ms;", ms(t.elapsed()));
+        pool.close().await;
+    }
+    ctx.breakdown.push(line);
     Ok(())
 }
 
@@ -604,14 +820,18 @@ async fn breakdown(ctx: &mut Ctx) -> anyhow::Result<()> {
         let app = App::new(settings, store);
         let actor = Actor::new("api", "ingest-token", "ingest API");
         let t = Instant::now();
-        let out = app.ingest(findings.clone(), &actor, Source::Api, Utc::now()).await?;
+        let out = app
+            .ingest(findings.clone(), &actor, Source::Api, Utc::now())
+            .await?;
         new.push(ms(t.elapsed()));
         ensure!(out.created == N_INGEST);
         let t = Instant::now();
         let body = serde_json::to_vec(&out)?;
         json_out.push((ms(t.elapsed()), body.len()));
         let t = Instant::now();
-        let out = app.ingest(findings, &actor, Source::Api, Utc::now()).await?;
+        let out = app
+            .ingest(findings, &actor, Source::Api, Utc::now())
+            .await?;
         same.push(ms(t.elapsed()));
         ensure!(out.unchanged == N_INGEST);
         app.store.close().await;
@@ -629,20 +849,31 @@ async fn breakdown(ctx: &mut Ctx) -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let out = std::env::var_os("BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| root().join("bench/out"));
+    let out = std::env::var_os("BENCH_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("bench/out"));
     std::fs::create_dir_all(&out)?;
 
-    if let Some(n) = std::env::var("BENCH_ONLY_GENERATE").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = std::env::var("BENCH_ONLY_GENERATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         let path = out.join(format!("findings-{n}.json"));
         std::fs::write(&path, generate_json(n, SEED))?;
         println!("wrote {}", path.display());
         return Ok(());
     }
 
-    ensure!(binary().exists(), "{} not found: run `cargo build --release` first", binary().display());
+    ensure!(
+        binary().exists(),
+        "{} not found: run `cargo build --release` first",
+        binary().display()
+    );
     for f in std::fs::read_dir(&out)? {
         let p = f?.path();
-        if p.extension().is_some_and(|e| e == "log") {
+        // Only the server logs from earlier runs (bench.log is being written by run.sh).
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("serve-") && name.ends_with(".log") {
             std::fs::remove_file(p)?;
         }
     }
@@ -659,10 +890,28 @@ async fn run() -> anyhow::Result<()> {
         body.len()
     );
 
+    // BENCH_TMP keeps the databases (e.g. to profile the CLI on the 100k file afterwards).
+    let (tmp, tmp_path) = match std::env::var_os("BENCH_TMP") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            (None, PathBuf::from(dir))
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("remedybot-bench-")
+                .tempdir()?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
     let mut ctx = Ctx {
         out: out.clone(),
-        tmp: tempfile::Builder::new().prefix("remedybot-bench-").tempdir()?,
-        client: reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(300)).build()?,
+        _tmp: tmp,
+        tmp_path,
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(300))
+            .build()?,
         body,
         runs: env_usize("BENCH_RUNS", 5),
         notes: Vec::new(),
@@ -676,7 +925,10 @@ async fn run() -> anyhow::Result<()> {
     ));
     let avg = |field: &str| {
         let v = generate(200, SEED);
-        v.iter().map(|f| f[field].as_str().map_or(0, str::len)).sum::<usize>() as f64 / v.len() as f64
+        v.iter()
+            .map(|f| f[field].as_str().map_or(0, str::len))
+            .sum::<usize>() as f64
+            / v.len() as f64
     };
     ctx.notes.push(format!(
         "Synthetic findings: average title {:.0} chars, description {:.0} chars; 5 severities (5/20/35/25/15 %), 50 assets, 8 scanners, 2–3 tags, one reference URL, an owner on ~25 %; fingerprints derived by the server (none given).",
@@ -685,27 +937,91 @@ async fn run() -> anyhow::Result<()> {
     ));
 
     let mut m_new = Metric::new("10k new findings, one POST, SQLite", Some(1000.0), Unit::Ms);
-    let mut m_same = Metric::new("10k unchanged findings, one POST, SQLite", Some(500.0), Unit::Ms);
-    let mut m_pg_new = Metric::new("10k new findings, one POST, PostgreSQL", Some(2000.0), Unit::Ms);
-    let mut m_pg_same = Metric::new("10k unchanged findings, one POST, PostgreSQL", None, Unit::Ms);
-    let mut m_overdue = Metric::new("`findings --overdue` over 100k (CLI process)", Some(200.0), Unit::Ms);
-    let mut m_idle = Metric::new("`serve` idle VmRSS (10k SQLite file)", Some(30.0), Unit::MiB);
-    let mut m_rss_after = Metric::new("`serve` VmRSS after 10k new + 10k unchanged", None, Unit::MiB);
-    let mut m_ready = Metric::new("`serve` spawn → first 200 from /readyz", Some(300.0), Unit::Ms);
+    let mut m_same = Metric::new(
+        "10k unchanged findings, one POST, SQLite",
+        Some(500.0),
+        Unit::Ms,
+    );
+    let mut m_pg_new = Metric::new(
+        "10k new findings, one POST, PostgreSQL",
+        Some(2000.0),
+        Unit::Ms,
+    );
+    let mut m_pg_same = Metric::new(
+        "10k unchanged findings, one POST, PostgreSQL",
+        None,
+        Unit::Ms,
+    );
+    let mut m_pg_plain_new = Metric::new(
+        "(diagnostic) 10k new, PostgreSQL, `?sslmode=disable`",
+        None,
+        Unit::Ms,
+    );
+    let mut m_pg_plain_same = Metric::new(
+        "(diagnostic) 10k unchanged, PostgreSQL, `?sslmode=disable`",
+        None,
+        Unit::Ms,
+    );
+    let mut m_overdue = Metric::new(
+        "`findings --overdue` over 100k (CLI process)",
+        Some(200.0),
+        Unit::Ms,
+    );
+    let mut m_idle = Metric::new(
+        "`serve` idle VmRSS (10k SQLite file)",
+        Some(30.0),
+        Unit::MiB,
+    );
+    let mut m_rss_after = Metric::new(
+        "`serve` VmRSS after 10k new + 10k unchanged",
+        None,
+        Unit::MiB,
+    );
+    let mut m_ready = Metric::new(
+        "`serve` spawn → first 200 from /readyz",
+        Some(300.0),
+        Unit::Ms,
+    );
 
     progress(format!("binary {}, {} runs", binary().display(), ctx.runs));
     ingest_sqlite(&mut ctx, &mut m_new, &mut m_same, &mut m_rss_after).await?;
     if std::env::var("BENCH_SKIP_PG").is_ok_and(|v| v == "1") {
         m_pg_new.note = "skipped".into();
-    } else if let Err(e) = ingest_postgres(&mut ctx, &mut m_pg_new, &mut m_pg_same).await {
-        progress(format!("postgres failed: {e:#}"));
-        ctx.notes.push(format!("PostgreSQL run failed: {e:#}"));
+    } else {
+        if let Err(e) = ingest_postgres(&mut ctx, &mut m_pg_new, &mut m_pg_same, "").await {
+            progress(format!("postgres failed: {e:#}"));
+            ctx.notes.push(format!("PostgreSQL run failed: {e:#}"));
+        }
+        // Diagnostic: the same without TLS on the loopback connection (sqlx's default
+        // sslmode is `prefer`, so the URL above negotiates TLS).
+        if let Err(e) = ingest_postgres(
+            &mut ctx,
+            &mut m_pg_plain_new,
+            &mut m_pg_plain_same,
+            "?sslmode=disable",
+        )
+        .await
+        {
+            progress(format!("postgres (sslmode=disable) failed: {e:#}"));
+        }
     }
     serve_idle_and_ready(&mut ctx, &mut m_idle, &mut m_ready).await?;
     overdue_cli(&mut ctx, &mut m_overdue).await?;
     breakdown(&mut ctx).await?;
+    placeholder_experiment(&mut ctx).await?;
 
-    let metrics = [m_new, m_same, m_pg_new, m_pg_same, m_overdue, m_idle, m_rss_after, m_ready];
+    let metrics = [
+        m_new,
+        m_same,
+        m_pg_new,
+        m_pg_same,
+        m_overdue,
+        m_idle,
+        m_rss_after,
+        m_ready,
+        m_pg_plain_new,
+        m_pg_plain_same,
+    ];
     let mut md = String::new();
     md.push_str(&table(&metrics));
     md.push_str("\nResult: pass when the median meets the target; \"FAIL (min passes)\" when only the best run does.\n");

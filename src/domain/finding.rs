@@ -139,7 +139,7 @@ impl NewFinding {
         ScannerContent {
             title: state.title.clone(),
             description: state.description.clone(),
-            severity: state.severity,
+            severity: state.reported_severity,
             tags: state.tags.clone(),
             references: state.references.clone(),
         }
@@ -175,7 +175,11 @@ pub struct FindingState {
     pub rule_id: String,
     pub title: String,
     pub description: String,
+    /// The severity that applies: the scanner's, unless a person changed it.
     pub severity: Severity,
+    /// The severity the scanner last reported. A re-scan is compared with this, so a
+    /// person's severity decision is not undone by the next scan.
+    pub reported_severity: Severity,
     pub asset: String,
     pub location: String,
     pub tags: Vec<String>,

@@ -289,6 +289,8 @@ pub enum Change {
     },
     Updated {
         content: ScannerContent,
+        /// The severity that applies afterwards (unchanged if a person had set it).
+        severity: Severity,
         triage_due: DateTime<Utc>,
         remediate_due: DateTime<Utc>,
     },
@@ -604,13 +606,21 @@ pub fn decide(
         C::Observe(content) => {
             let mut changes = Vec::new();
             if *content != NewFinding::content_of(state) {
-                let (triage_due, remediate_due) = if content.severity != state.severity {
-                    policy.due_dates(content.severity, state.opened_at)
+                // The scanner's severity applies only while nobody has overridden it.
+                let overridden = state.severity != state.reported_severity;
+                let severity = if overridden {
+                    state.severity
+                } else {
+                    content.severity
+                };
+                let (triage_due, remediate_due) = if severity != state.severity {
+                    policy.due_dates(severity, state.opened_at)
                 } else {
                     (state.triage_due, state.remediate_due)
                 };
                 changes.push(Change::Updated {
                     content: content.clone(),
+                    severity,
                     triage_due,
                     remediate_due,
                 });
@@ -618,7 +628,12 @@ pub fn decide(
             // Only a fix can regress: a false positive, duplicate, won't-fix or mitigated
             // finding is expected to keep showing up in scans.
             if state.stage == Stage::Closed && state.resolution == Some(Resolution::Fixed) {
-                let (triage_due, remediate_due) = policy.due_dates(content.severity, now);
+                let severity = changes.iter().find_map(|c| match c {
+                    Change::Updated { severity, .. } => Some(*severity),
+                    _ => None,
+                });
+                let (triage_due, remediate_due) =
+                    policy.due_dates(severity.unwrap_or(state.severity), now);
                 changes.push(Change::Reopened {
                     reason: ReopenReason::Regression,
                     triage_due,
@@ -854,6 +869,7 @@ impl FindingState {
             title: f.title,
             description: f.description,
             severity: f.severity,
+            reported_severity: f.severity,
             asset: f.asset,
             location: f.location,
             tags: f.tags,
@@ -898,12 +914,14 @@ impl FindingState {
             Change::Created { .. } => {}
             Change::Updated {
                 content,
+                severity,
                 triage_due,
                 remediate_due,
             } => {
                 self.title = content.title.clone();
                 self.description = content.description.clone();
-                self.severity = content.severity;
+                self.severity = *severity;
+                self.reported_severity = content.severity;
                 self.tags = content.tags.clone();
                 self.references = content.references.clone();
                 self.triage_due = *triage_due;

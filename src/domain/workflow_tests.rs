@@ -429,6 +429,37 @@ fn a_closed_finding_seen_again_reopens_as_a_regression() {
 }
 
 #[test]
+fn a_rescan_does_not_undo_a_persons_severity_decision() {
+    let mut h = Harness::new(Severity::Low);
+    h.must(
+        "owner",
+        Command::ChangeSeverity {
+            severity: Severity::Critical,
+            reason: "exploited in the wild".into(),
+        },
+    );
+    // Seen again unchanged: nothing to record, and the severity stays critical.
+    let scan = new_finding(Severity::Low).content();
+    assert!(h.must("system", Command::Observe(scan.clone())).is_empty());
+    // The scanner raises its own rating: recorded, but the person's decision stands.
+    let mut raised = scan;
+    raised.severity = Severity::Medium;
+    h.must("system", Command::Observe(raised));
+    assert_eq!(h.state.severity, Severity::Critical);
+    assert_eq!(h.state.reported_severity, Severity::Medium);
+}
+
+#[test]
+fn a_rescan_with_a_new_severity_moves_the_due_dates() {
+    let mut h = Harness::new(Severity::Low);
+    let mut scan = new_finding(Severity::Low).content();
+    scan.severity = Severity::Critical;
+    h.must("system", Command::Observe(scan));
+    assert_eq!(h.state.severity, Severity::Critical);
+    assert_eq!(h.state.remediate_due, h.state.opened_at + Duration::days(7));
+}
+
+#[test]
 fn a_false_positive_seen_again_stays_closed() {
     let mut h = Harness::new(Severity::Medium);
     h.must("owner", Command::Acknowledge);

@@ -25,10 +25,9 @@ pub fn describe(change: &Change) -> String {
             finding.rule_id,
             remediate_due.format("%Y-%m-%d")
         ),
-        Change::Updated { content, .. } => format!(
-            "scanner updated the finding (severity {})",
-            content.severity
-        ),
+        Change::Updated { severity, .. } => {
+            format!("scanner updated the finding (severity {})", severity)
+        }
         Change::Acknowledged => "acknowledged".into(),
         Change::Assigned { owner, previous } => match previous {
             Some(p) => format!("reassigned from {p} to {owner}"),

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Foundation benchmarks: build the release binary, run bench/foundation.rs against it, and
+# write docs/benchmarks.md (machine info, the command, the results table, notes).
+#
+# Usage: bench/run.sh            (from anywhere; needs PostgreSQL at 127.0.0.1:5432, user
+#                                 postgres with trust auth, or BENCH_PG_URL / BENCH_SKIP_PG=1)
+# Knobs: BENCH_RUNS (5), BENCH_CLI_RUNS (10), BENCH_READY_RUNS (10), BENCH_PG_URL, BENCH_SKIP_PG.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out="$root/bench/out"
+doc="$root/docs/benchmarks.md"
+mkdir -p "$out"
+
+echo "== cargo build --release" >&2
+cargo build --release
+echo "== cargo bench --bench foundation" >&2
+# The harness writes bench/out/results.md; keep the full console output next to it.
+cargo bench --bench foundation 2>&1 | tee "$out/bench.log"
+
+results="$out/results.md"
+[[ -s "$results" ]] || { echo "no $results: the benchmark failed (see $out/bench.log)" >&2; exit 1; }
+
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+cores=$(nproc)
+mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+kernel=$(uname -sr)
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+rustc_v=$(rustc --version)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain -- src migrations Cargo.toml 2>/dev/null | grep -q . && echo " (with uncommitted changes under src/, migrations/ or Cargo.toml)" || true)
+sqlite_v=$(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || true)
+pg_v=$(psql -h 127.0.0.1 -U postgres -Atc 'show server_version' 2>/dev/null || echo "not reachable")
+
+{
+cat <<EOF
+# Benchmarks
+
+Foundation performance targets, measured with \`bench/run.sh\`. Numbers come from one machine
+and are only comparable with runs on the same machine; re-run the script after changes that
+touch ingest, the store or start-up.
+
+## Machine
+
+- CPU: ${cpu}, ${cores} cores (shared, noisy virtual machine)
+- Memory: ${mem}; kernel ${kernel}
+- Toolchain: ${rustc_v}; release profile
+- PostgreSQL ${pg_v} on 127.0.0.1 (same machine)${sqlite_v:+; SQLite is the one bundled with sqlx}
+- Commit ${commit}${dirty}
+- Date: ${when}
+
+## Command
+
+\`\`\`sh
+bench/run.sh
+# = cargo build --release && cargo bench --bench foundation, then this file is written
+\`\`\`
+
+The harness (\`bench/foundation.rs\`, \`harness = false\`) spawns \`target/release/remedybot\` as a
+child process and measures from the client side:
+
+1. **Ingest over HTTP**: 10,000 synthetic findings in one \`POST /api/v1/findings\` into a fresh
+   SQLite file, timed from request start to the full response; then the same 10,000 again
+   (all unchanged). Repeated with a fresh file each run.
+2. **PostgreSQL**: the same, into a database created for the run (\`CREATE DATABASE bench_…\`)
+   and dropped afterwards.
+3. **\`remedybot findings --overdue\`** over 100,000 findings, seeded through the library
+   (\`App::ingest\`, batches of 10,000, \`now\` = 400 days ago, so all are overdue); the
+   whole CLI process is timed with stdout to /dev/null.
+4. **Idle memory**: \`serve\` on an existing SQLite file with 10,000 findings, VmRSS from
+   \`/proc/PID/status\` once ready + 2 s idle; and VmRSS after the 10k new + 10k unchanged POSTs.
+5. **Time to ready**: spawn \`serve\` on that file, poll \`GET /readyz\` every 2 ms, time from
+   spawn to the first 200.
+
+The synthetic findings are deterministic (fixed seed); the 10k set is written to
+\`bench/out/findings-10000.json\` for reuse (\`BENCH_ONLY_GENERATE=N cargo bench --bench foundation\`
+writes \`findings-N.json\` only).
+
+## Results
+
+EOF
+cat "$results"
+cat <<'EOF'
+
+## Notes
+
+- Times are wall-clock, client side, on a 2-core shared VM: expect run-to-run noise of
+  ±20 % or more. "Median" is the median of the runs listed; the verdict uses the median.
+- The HTTP timings include sending the 6 MB body over loopback, parsing, the whole ingest
+  transaction and serialising the per-finding reply (about 1 MB).
+- SQLite runs with WAL and `synchronous = NORMAL` (set by the store on every connection).
+- PostgreSQL is reached with the URL `postgres://postgres@127.0.0.1:5432/bench_…`; sqlx's
+  default `sslmode=prefer` negotiates TLS even on loopback. The "(diagnostic)" rows repeat
+  the PostgreSQL runs with `?sslmode=disable` to show what TLS costs here; they have no target.
+- The "placeholder experiment" inserts the same number of rows and binds as the store's
+  multi-row INSERTs, directly through sqlx, once with `$N` and once with `?` placeholders.
+- `findings --overdue` prints every overdue finding: all 100,000 seeded findings are overdue
+  by construction, so this measures printing 100k rows, not filtering.
+- Logs of the spawned servers are in `bench/out/serve-*.log`; the console output is in
+  `bench/out/bench.log`.
+EOF
+} > "$doc"
+
+echo "== wrote $doc" >&2
