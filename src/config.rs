@@ -150,7 +150,7 @@ pub struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     }
 }
 

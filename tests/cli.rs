@@ -76,7 +76,7 @@ fn the_tour_ingest_list_show_report_export_verify() {
 
     let show = stdout(&remedybot(&db, &["show", "F-1"]));
     assert!(show.contains("F-1  Finding number 0"), "{show}");
-    assert!(show.contains("Decision trail (1 events)"), "{show}");
+    assert!(show.contains("Decision trail (1 event)"), "{show}");
     assert!(show.contains("alice (cli:alice) via cli"), "{show}");
 
     let report = stdout(&remedybot(&db, &["report"]));

@@ -357,6 +357,77 @@ async fn a_refused_command_changes_nothing_and_says_why() {
 }
 
 #[tokio::test]
+async fn a_duplicate_must_name_another_existing_finding() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let out = ingest(
+            &app,
+            vec![finding(1, Severity::Low), finding(2, Severity::Low)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
+        let (a, b) = (out.findings[0].id, out.findings[1].id);
+        run(
+            &app,
+            b,
+            "owner",
+            Command::Acknowledge,
+            "2026-01-01T01:00:00Z",
+        )
+        .await;
+        let dup = |of: &str| {
+            Command::Propose(Proposal {
+                kind: DecisionKind::Duplicate,
+                reason: String::new(),
+                duplicate_of: Some(of.into()),
+                until: None,
+                compensating_controls: String::new(),
+            })
+        };
+        for (of, message) in [
+            ("F-99", "F-99 does not exist"),
+            (&b.to_string()[..], "a finding cannot duplicate itself"),
+            (
+                "banana",
+                "`banana` is not a finding id; ids look like F-1042",
+            ),
+        ] {
+            let err = app
+                .execute(
+                    b,
+                    &dup(of),
+                    &user("owner"),
+                    Source::Cli,
+                    ts("2026-01-01T02:00:00Z"),
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), message, "{}", db.backend);
+        }
+        let lower = format!("f-{}", a.key());
+        run(&app, b, "owner", dup(&lower), "2026-01-01T03:00:00Z").await;
+        run(
+            &app,
+            b,
+            "lead",
+            Command::Vote {
+                approve: true,
+                reason: None,
+            },
+            "2026-01-01T04:00:00Z",
+        )
+        .await;
+        let closed = app.store.finding(b).await.unwrap().unwrap();
+        assert_eq!(
+            closed.state.duplicate_of,
+            Some(a.to_string()),
+            "stored in canonical form"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn concurrent_votes_count_each_person_once_and_reach_quorum_once() {
     for db in TestDb::all().await {
         let mut settings = db.settings();
@@ -682,6 +753,68 @@ async fn listing_filters_and_the_summary_agree_with_the_data() {
             (s.open_by_severity[1].severity, s.open_by_severity[1].count),
             (Severity::High, 0)
         );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn long_listings_page_through_every_row_in_order() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let severities = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ];
+        // Two batches a day apart, so deadlines differ and tie within a batch.
+        let first: Vec<_> = (0..6_000).map(|i| finding(i, severities[i % 5])).collect();
+        let second: Vec<_> = (6_000..11_000)
+            .map(|i| finding(i, severities[i % 5]))
+            .collect();
+        ingest(&app, first, "2025-01-01T00:00:00Z").await;
+        ingest(&app, second, "2025-01-02T00:00:00Z").await;
+
+        let all = app
+            .store
+            .list_findings(&FindingFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 11_000, "{}", db.backend);
+        let ranks: Vec<Severity> = all.iter().map(|f| f.severity.parse().unwrap()).collect();
+        assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "worst first");
+        let ids: std::collections::BTreeSet<_> = all.iter().map(|f| f.id).collect();
+        assert_eq!(ids.len(), 11_000, "no row twice");
+
+        let overdue = app
+            .store
+            .list_findings(&FindingFilter {
+                overdue_at: Some(ts("2026-01-01T00:00:00Z")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(overdue.len(), 11_000);
+        assert!(
+            overdue
+                .windows(2)
+                .all(|w| (w[0].due_at, w[0].id) < (w[1].due_at, w[1].id)),
+            "soonest due first"
+        );
+
+        let page = app
+            .store
+            .list_findings(&FindingFilter {
+                limit: Some(6_000),
+                offset: 4_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 6_000);
+        assert_eq!(page[0].id, all[4_000].id);
+        assert_eq!(page[5_999].id, all[9_999].id);
         db.cleanup().await;
     }
 }

@@ -1,5 +1,6 @@
--- Findings are a projection of the events; `state` holds the whole FindingState as JSON,
--- the other columns are copies of it for queries. Times are unix milliseconds (UTC).
+-- Findings are a projection of the events: `finding_states.state` holds the whole
+-- FindingState as JSON; the columns of `findings` are copies of it for queries, kept
+-- narrow so listings and reports read little. Times are unix milliseconds (UTC).
 CREATE TABLE findings (
     key           INTEGER PRIMARY KEY AUTOINCREMENT,
     fingerprint   TEXT    NOT NULL UNIQUE,
@@ -18,12 +19,16 @@ CREATE TABLE findings (
     times_seen    INTEGER NOT NULL,
     opened_at     INTEGER NOT NULL,
     closed_at     INTEGER,
-    state         TEXT    NOT NULL,
     updated_at    INTEGER NOT NULL
 );
-CREATE INDEX findings_due ON findings (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX findings_due ON findings (due_at, key) WHERE due_at IS NOT NULL;
 CREATE INDEX findings_stage ON findings (stage, severity_rank);
 CREATE INDEX findings_owner ON findings (owner);
+
+CREATE TABLE finding_states (
+    key   INTEGER PRIMARY KEY REFERENCES findings (key),
+    state TEXT    NOT NULL
+);
 
 -- The decision trail: append-only, hash-chained in `seq` order.
 CREATE TABLE events (

@@ -4,9 +4,42 @@
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError};
+use crate::domain::finding::BadFindingId;
 use crate::domain::{
-    Actor, Change, Command, Event, FindingId, FindingState, Source, Stage, decide,
+    Actor, Change, Command, DecisionKind, Event, FindingId, FindingState, Refusal, Source, Stage,
+    decide,
 };
+use crate::store::WriteTx;
+
+/// A duplicate must name another existing finding; its id is written in canonical form.
+async fn resolve_duplicate(
+    tx: &mut WriteTx,
+    id: FindingId,
+    command: &Command,
+) -> Result<Command, AppError> {
+    let mut command = command.clone();
+    let proposal = match &mut command {
+        Command::Propose(p) => Some(p),
+        Command::Triage { proposal, .. } => proposal.as_mut(),
+        _ => None,
+    };
+    if let Some(p) = proposal
+        && p.kind == DecisionKind::Duplicate
+        && let Some(raw) = p.duplicate_of.as_deref().filter(|d| !d.trim().is_empty())
+    {
+        let original: FindingId = raw
+            .parse()
+            .map_err(|e: BadFindingId| Refusal::Invalid(e.to_string()))?;
+        if original == id {
+            return Err(Refusal::Invalid("a finding cannot duplicate itself".into()).into());
+        }
+        if tx.finding(original).await?.is_none() {
+            return Err(Refusal::Invalid(format!("{original} does not exist")).into());
+        }
+        p.duplicate_of = Some(original.to_string());
+    }
+    Ok(command)
+}
 
 /// The finding after a command, and the changes it recorded.
 #[derive(Debug, Clone)]
@@ -30,6 +63,7 @@ impl App {
         let now = super::stored_precision(now);
         let mut tx = self.store.begin_write().await?;
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
+        let command = &resolve_duplicate(&mut tx, id, command).await?;
         let changes = decide(&stored.state, command, actor, &self.settings.policy, now)?;
         let mut state = stored.state;
         let events: Vec<Event> = changes

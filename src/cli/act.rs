@@ -12,27 +12,36 @@ use crate::domain::{
 pub enum Action {
     /// Acknowledge a new finding (new → triage).
     Acknowledge,
-    /// Give the finding a new owner (e.g. slack:U024BE7LH or a team name).
-    Assign { owner: String },
+    /// Give the finding a new owner.
+    Assign {
+        /// The new owner: a person as platform:id (e.g. slack:U024BE7LH) or a team name.
+        owner: String,
+    },
     /// Change the severity; due dates are recomputed.
     Severity {
+        /// critical, high, medium, low or info.
         #[arg(value_parser = super::parse_severity)]
         severity: Severity,
+        /// Why the severity changes (required).
         #[arg(long)]
         reason: String,
     },
     /// Record triage answers. Without --propose the finding is confirmed as real.
     Triage {
+        /// Is the finding real?
         #[arg(long)]
         real: Option<YesNo>,
+        /// Is it exploitable where it is?
         #[arg(long)]
         exploitable: Option<YesNo>,
+        /// Free-text triage notes.
         #[arg(long, default_value = "")]
         notes: String,
         /// Change the severity as part of triage (needs --severity-reason).
         #[arg(long, value_parser = super::parse_severity, requires = "severity_reason")]
         severity: Option<Severity>,
-        #[arg(long)]
+        /// Why the severity changes.
+        #[arg(long, requires = "severity")]
         severity_reason: Option<String>,
         /// Instead of confirming, propose a decision (needs approval).
         #[arg(long, value_enum)]
@@ -42,18 +51,22 @@ pub enum Action {
     },
     /// Submit the root-cause analysis (rca → fix).
     Rca {
+        /// Cause category, e.g. "input validation" or "dependency".
         #[arg(long)]
         cause: String,
         /// One "why"; repeat for the 5 whys.
         #[arg(long = "why")]
         whys: Vec<String>,
+        /// Contributing factors.
         #[arg(long, default_value = "")]
         factors: String,
     },
     /// Record the fix plan.
     Plan {
+        /// What will be done.
         #[arg(long)]
         plan: String,
+        /// Change or ticket link.
         #[arg(long, default_value = "")]
         link: String,
         /// Target date, YYYY-MM-DD.
@@ -62,13 +75,16 @@ pub enum Action {
     },
     /// Mark the fix done with evidence (fix → verify); asks for verification.
     Fixed {
+        /// Evidence link (pull request, change, scan report).
         #[arg(long, default_value = "")]
         link: String,
+        /// Re-scan result, e.g. "clean".
         #[arg(long, default_value = "")]
         rescan: String,
     },
     /// Propose closing the finding or accepting the risk (needs approval).
     Propose {
+        /// The decision to ask for.
         #[arg(value_enum)]
         kind: Kind,
         #[command(flatten)]
@@ -76,11 +92,13 @@ pub enum Action {
     },
     /// Approve the open request.
     Approve {
+        /// Optional comment with the approval.
         #[arg(long)]
         reason: Option<String>,
     },
     /// Reject the open request.
     Reject {
+        /// Why (required).
         #[arg(long)]
         reason: String,
     },
@@ -88,7 +106,9 @@ pub enum Action {
     Withdraw,
     /// Add a comment to the trail.
     Comment {
+        /// The comment.
         text: String,
+        /// A link to go with it.
         #[arg(long)]
         link: Option<String>,
     },
@@ -111,6 +131,7 @@ pub enum Kind {
 
 #[derive(Clone, clap::Args)]
 pub struct ProposalArgs {
+    /// Why this decision (required for all but duplicate).
     #[arg(long, default_value = "")]
     reason: String,
     /// For duplicate: the finding this one duplicates.
@@ -143,6 +164,13 @@ impl Kind {
 }
 
 impl ProposalArgs {
+    fn is_empty(&self) -> bool {
+        self.reason.is_empty()
+            && self.duplicate_of.is_none()
+            && self.until.is_none()
+            && self.controls.is_empty()
+    }
+
     fn into_proposal(self, kind: Kind) -> Proposal {
         Proposal {
             kind: kind.decision(),
@@ -158,9 +186,18 @@ fn yes_no(v: Option<YesNo>) -> Option<bool> {
     v.map(|v| matches!(v, YesNo::Yes))
 }
 
-/// The domain command for an action.
-pub fn command(action: Action) -> Command {
-    match action {
+/// The domain command for an action, or why the flags do not make sense together.
+pub fn command(action: Action) -> Result<Command, String> {
+    if let Action::Triage {
+        propose: None,
+        proposal,
+        ..
+    } = &action
+        && !proposal.is_empty()
+    {
+        return Err("--reason, --duplicate-of, --until and --controls need --propose KIND".into());
+    }
+    Ok(match action {
         Action::Acknowledge => Command::Acknowledge,
         Action::Assign { owner } => Command::Assign { owner },
         Action::Severity { severity, reason } => Command::ChangeSeverity { severity, reason },
@@ -210,5 +247,5 @@ pub fn command(action: Action) -> Command {
         },
         Action::Withdraw => Command::Withdraw,
         Action::Comment { text, link } => Command::Comment { text, link },
-    }
+    })
 }

@@ -66,7 +66,7 @@ enum Command {
         /// Input format.
         #[arg(long, default_value = "generic")]
         format: String,
-        /// Print the full result (one line per finding) as JSON.
+        /// Print the full result as JSON: the counts and one entry per finding.
         #[arg(long)]
         json: bool,
     },
@@ -206,9 +206,10 @@ async fn open_app(cli: &Cli, create: bool) -> anyhow::Result<App> {
 }
 
 fn cli_actor() -> Actor {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = ProcessEnv
+        .get("USER")
+        .or_else(|| ProcessEnv.get("LOGNAME"))
+        .unwrap_or_else(|| "unknown".into());
     Actor::new("cli", &user, &user)
 }
 
@@ -216,7 +217,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Act { id, action } => {
             let id: FindingId = id.parse()?;
-            let command = act::command(action.clone());
+            let command = act::command(action.clone()).map_err(anyhow::Error::msg)?;
             let app = open_app(&cli, false).await?;
             let actor = cli_actor();
             match app
@@ -262,6 +263,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen } => {
             let mut settings = load_settings(&cli)?;
             if let Some(l) = listen {
+                crate::config::check_listen(l).map_err(|m| anyhow::anyhow!("--listen: {m}"))?;
                 settings.listen = l.clone();
             }
             if settings.ingest_token.is_none() {
@@ -318,15 +320,35 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit: *limit,
                 offset: 0,
             };
-            let rows = app.store.list_findings(&filter).await?;
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // Rows are written as they arrive: a long listing starts printing at once.
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            let io = |e: std::io::Error| {
+                crate::store::StoreError::Corrupt(format!("writing output: {e}"))
+            };
             if *json {
-                serde_json::to_writer_pretty(&mut out, &rows)?;
-                writeln!(out)?;
+                let mut out = out;
+                let mut first = true;
+                write!(out, "[")?;
+                app.store
+                    .each_finding(&filter, |f| {
+                        let sep = if std::mem::take(&mut first) {
+                            "\n  "
+                        } else {
+                            ",\n  "
+                        };
+                        write!(out, "{sep}").map_err(io)?;
+                        serde_json::to_writer(&mut out, &f).map_err(|e| io(e.into()))
+                    })
+                    .await?;
+                writeln!(out, "\n]")?;
+                out.flush()?;
             } else {
-                output::findings_table(&mut out, &rows, now)?;
+                let mut table = output::FindingsTable::new(out, now);
+                app.store
+                    .each_finding(&filter, |f| table.row(&f).map_err(io))
+                    .await?;
+                table.finish()?;
             }
-            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id, json } => {

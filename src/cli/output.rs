@@ -30,37 +30,51 @@ pub fn due_text(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
             } else {
                 format!("in {}", span(d - now))
             };
-            format!("{} ({rel})", d.format("%Y-%m-%d"))
+            format!("{} ({rel})", d.date_naive())
         }
     }
 }
 
-pub fn findings_table(
-    out: &mut impl Write,
-    rows: &[FindingSummary],
+/// Writes the findings table one row at a time (the header before the first row).
+pub struct FindingsTable<W: Write> {
+    out: W,
     now: DateTime<Utc>,
-) -> io::Result<()> {
-    if rows.is_empty() {
-        return writeln!(out, "no findings match");
+    rows: u64,
+}
+
+impl<W: Write> FindingsTable<W> {
+    pub fn new(out: W, now: DateTime<Utc>) -> Self {
+        FindingsTable { out, now, rows: 0 }
     }
-    writeln!(
-        out,
-        "{:<9} {:<8} {:<8} {:<25} {:<20} TITLE",
-        "ID", "SEVERITY", "STAGE", "DUE", "OWNER"
-    )?;
-    for r in rows {
+
+    pub fn row(&mut self, r: &FindingSummary) -> io::Result<()> {
+        if self.rows == 0 {
+            writeln!(
+                self.out,
+                "{:<9} {:<8} {:<8} {:<25} {:<20} TITLE",
+                "ID", "SEVERITY", "STAGE", "DUE", "OWNER"
+            )?;
+        }
+        self.rows += 1;
         writeln!(
-            out,
+            self.out,
             "{:<9} {:<8} {:<8} {:<25} {:<20} {}",
             r.id.to_string(),
             r.severity,
             r.stage,
-            due_text(r.due_at, now),
+            due_text(r.due_at, self.now),
             truncate(r.owner.as_deref().unwrap_or("-"), 20),
             truncate(&r.title, 60)
-        )?;
+        )
     }
-    writeln!(out, "{} findings", rows.len())
+
+    pub fn finish(mut self) -> io::Result<()> {
+        match self.rows {
+            0 => writeln!(self.out, "no findings match")?,
+            n => writeln!(self.out, "{n} findings")?,
+        }
+        self.out.flush()
+    }
 }
 
 pub fn summary_text(r: &SummaryReport) -> String {

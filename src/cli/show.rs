@@ -35,15 +35,25 @@ struct ShowView {
     due: String,
     first_seen: String,
     last_seen: String,
-    times_seen: i64,
-    regressions: u32,
+    times_seen: String,
+    regressions: Option<String>,
+    accepted_until: Option<String>,
     fingerprint: String,
     pending: Option<String>,
     tags: String,
     references: String,
     description: String,
-    event_count: usize,
+    event_count: String,
     events: Vec<EventView>,
+}
+
+/// "1 event", "2 events".
+fn plural(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -94,8 +104,9 @@ pub fn render(
         },
         first_seen: time(s.first_seen),
         last_seen: time(f.last_seen),
-        times_seen: f.times_seen,
-        regressions: s.regressions,
+        times_seen: plural(f.times_seen, "time"),
+        regressions: (s.regressions > 0).then(|| plural(i64::from(s.regressions), "regression")),
+        accepted_until: s.accepted_until.map(time),
         fingerprint: s.fingerprint.to_string(),
         pending: s.pending.as_ref().map(|p| {
             format!(
@@ -108,7 +119,7 @@ pub fn render(
         tags: s.tags.join(", "),
         references: s.references.join(" "),
         description: s.description.clone(),
-        event_count: events.len(),
+        event_count: plural(events.len() as i64, "event"),
         events,
     };
     let mut hb = Handlebars::new();

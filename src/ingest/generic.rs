@@ -62,9 +62,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
                 message: format!(
                     "expected a finding object or an array of findings, found {found}"
                 ),
-                position: Some((
-                    1,
-                    1 + bytes.iter().take_while(|b| b.is_ascii_whitespace()).count(),
+                position: Some(line_column(
+                    bytes,
+                    bytes.iter().take_while(|b| b.is_ascii_whitespace()).count(),
                 )),
             });
         }
@@ -80,6 +80,14 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
             })
         })
         .collect()
+}
+
+/// 1-based line and column of byte `offset`.
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+    let column = 1 + before.iter().rev().take_while(|b| **b != b'\n').count();
+    (line, column)
 }
 
 fn kind_of(v: &serde_json::Value) -> &'static str {
@@ -243,6 +251,7 @@ mod tests {
             "expected a finding object or an array of findings, found a number"
         );
         assert_eq!(err.position, Some((1, 3)));
+        assert_eq!(parse(b"\n\n  42").unwrap_err().position, Some((3, 3)));
         assert!(parse(b"null").unwrap_err().message.ends_with("found null"));
         let empty_tag = ONE.replace("\"asset\"", "\"tags\":[\"a\",\" \"],\"asset\"");
         let err = parse(format!("[{ONE},{empty_tag}]").as_bytes()).unwrap_err();

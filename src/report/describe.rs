@@ -49,9 +49,14 @@ pub fn describe(change: &Change) -> String {
             }
         ),
         Change::RcaSubmitted { answers } => format!(
-            "root cause: {} ({} whys)",
+            "root cause: {} ({} {})",
             answers.cause_category,
-            answers.whys.len()
+            answers.whys.len(),
+            if answers.whys.len() == 1 {
+                "why"
+            } else {
+                "whys"
+            }
         ),
         Change::FixPlanned { plan } => format!("fix planned: {}", plan.plan),
         Change::FixMarkedDone { evidence } => format!(

@@ -134,7 +134,8 @@ impl Store {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                         PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
                     )
                     .await?;
                     Ok(())
@@ -194,7 +195,7 @@ impl Store {
     /// Start a write: takes the chain lock, so appends from all writers form one chain.
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let guard = self.write_lock.clone().lock_owned().await;
-        WriteTx::begin(&self.pool, guard).await
+        WriteTx::begin(&self.pool, self.backend, guard).await
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -5,10 +5,13 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::rows::{FindingSummary, StoredEvent, StoredFinding};
+use super::rows::{FindingSummary, StoredEvent, StoredFinding, SummaryTuple};
 use super::sql::Sql;
-use super::{Ctx, Store, StoreError, to_ms};
+use super::{Backend, Ctx, Store, StoreError, to_ms};
 use crate::domain::{FindingId, Severity, Stage};
+
+/// Rows per listing page.
+const PAGE: i64 = 5_000;
 
 /// Filters for [`Store::list_findings`]. All are optional and combine with AND.
 #[derive(Debug, Clone, Default)]
@@ -60,10 +63,99 @@ impl Store {
         &self,
         filter: &FindingFilter,
     ) -> Result<Vec<FindingSummary>, StoreError> {
-        let mut q = Sql::new(&format!(
-            "SELECT {} FROM findings WHERE 1 = 1",
-            FindingSummary::COLUMNS
-        ));
+        let mut rows = Vec::new();
+        self.each_finding(filter, |f| {
+            rows.push(f);
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Like [`Store::list_findings`], handing each row to `sink` as it arrives.
+    ///
+    /// Rows come in pages of [`PAGE`], each page aggregated by the database into one JSON
+    /// array: handing rows over one by one costs more than the query itself on large
+    /// listings. Pages continue from the last row's sort key (keyset), not by offset.
+    pub async fn each_finding(
+        &self,
+        filter: &FindingFilter,
+        mut sink: impl FnMut(FindingSummary) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        // Overdue listings are soonest-due first; others worst first.
+        let (sort, descending) = match filter.overdue_at {
+            Some(_) => ("due_at", false),
+            None => ("severity_rank", true),
+        };
+        let mut remaining = filter.limit.map(|l| l.max(0));
+        let mut offset = filter.offset.max(0);
+        let mut after: Option<(i64, i64)> = None;
+        let mut n = 0u64;
+        loop {
+            let page = remaining.map_or(PAGE, |r| r.min(PAGE));
+            if page == 0 {
+                break;
+            }
+            let mut q = Sql::new(self.backend, "SELECT ");
+            let cols = FindingSummary::COLUMNS;
+            let dir = if descending { " DESC" } else { "" };
+            // The aggregate takes rows in the page's order on both databases; an ORDER BY
+            // inside it would sort the page a second time. Order is checked below anyway.
+            match self.backend {
+                Backend::Sqlite => {
+                    q.push(&format!("json_group_array(json_array({cols}, sort_key))"))
+                }
+                Backend::Postgres => q.push(&format!(
+                    "COALESCE(json_agg(json_build_array({cols}, sort_key)), '[]')::text"
+                )),
+            };
+            q.push(&format!(
+                " FROM (SELECT {cols}, {sort} AS sort_key FROM findings WHERE 1 = 1"
+            ));
+            self.push_filter(&mut q, filter);
+            if let Some((value, key)) = after {
+                let cmp = if descending { "<" } else { ">" };
+                q.push(&format!(" AND ({sort} {cmp} ")).bind(value);
+                q.push(&format!(" OR ({sort} = ")).bind(value);
+                q.push(" AND key > ").bind(key).push("))");
+            }
+            q.push(&format!(" ORDER BY {sort}{dir}, key LIMIT "))
+                .bind(page);
+            q.push(" OFFSET ").bind(std::mem::take(&mut offset));
+            q.push(") page");
+            let json: String = q
+                .build()
+                .fetch_one(self.pool())
+                .await
+                .ctx("listing findings")?
+                .try_get(0)
+                .ctx("listing findings")?;
+            let mut rows: Vec<SummaryTuple> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("listing findings: {e}")))?;
+            // Neither database promises aggregate order without ORDER BY; a stable sort of
+            // already-sorted rows is one linear pass, so make sure instead of trusting.
+            if descending {
+                rows.sort_by_key(|r| (std::cmp::Reverse(r.12), r.0));
+            } else {
+                rows.sort_by_key(|r| (r.12, r.0));
+            }
+            let count = rows.len() as i64;
+            for row in rows {
+                after = Some((row.12, row.0));
+                sink(FindingSummary::from_tuple(row))?;
+                n += 1;
+            }
+            if let Some(r) = remaining.as_mut() {
+                *r -= count;
+            }
+            if count < page {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    fn push_filter(&self, q: &mut Sql, filter: &FindingFilter) {
         if let Some(stage) = filter.stage {
             q.push(" AND stage = ").bind(stage.as_str());
         }
@@ -79,26 +171,14 @@ impl Store {
         if let Some(at) = filter.overdue_at {
             q.push(" AND due_at IS NOT NULL AND due_at < ")
                 .bind(to_ms(at));
-            q.push(" ORDER BY due_at, key");
-        } else {
-            q.push(" ORDER BY severity_rank DESC, key");
         }
-        if let Some(limit) = filter.limit {
-            q.push(" LIMIT ").bind(limit);
-            q.push(" OFFSET ").bind(filter.offset);
-        }
-        let rows = q
-            .build()
-            .fetch_all(self.pool())
-            .await
-            .ctx("listing findings")?;
-        rows.iter().map(FindingSummary::from_row).collect()
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM findings WHERE key = $1",
-            StoredFinding::COLUMNS
+            "SELECT {} FROM {} WHERE f.key = $1",
+            StoredFinding::COLUMNS,
+            StoredFinding::FROM
         )))
         .bind(id.key())
         .fetch_optional(self.pool())

@@ -76,7 +76,9 @@ pub struct StoredFinding {
 }
 
 impl StoredFinding {
-    pub(crate) const COLUMNS: &'static str = "key, state, last_seen, times_seen";
+    /// Columns of `findings f JOIN finding_states s` (see [`StoredFinding::FROM`]).
+    pub(crate) const COLUMNS: &'static str = "f.key, s.state, f.last_seen, f.times_seen";
+    pub(crate) const FROM: &'static str = "findings f JOIN finding_states s ON s.key = f.key";
 
     pub(crate) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         const C: &str = "reading a finding";
@@ -110,24 +112,41 @@ pub struct FindingSummary {
     pub times_seen: i64,
 }
 
-impl FindingSummary {
-    pub(crate) const COLUMNS: &'static str = "key, severity, stage, owner, title, asset, source, due_at, resolution, first_seen, last_seen, times_seen";
+/// A listing row as the database's JSON aggregate encodes it: the summary columns in
+/// [`FindingSummary::COLUMNS`] order, then the sort key.
+pub(crate) type SummaryTuple = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+);
 
-    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        const C: &str = "reading a finding";
-        Ok(FindingSummary {
-            id: FindingId::from_key(row.try_get(0).ctx(C)?),
-            severity: row.try_get(1).ctx(C)?,
-            stage: row.try_get(2).ctx(C)?,
-            owner: row.try_get(3).ctx(C)?,
-            title: row.try_get(4).ctx(C)?,
-            asset: row.try_get(5).ctx(C)?,
-            source: row.try_get(6).ctx(C)?,
-            due_at: row.try_get::<Option<i64>, _>(7).ctx(C)?.map(from_ms),
-            resolution: row.try_get(8).ctx(C)?,
-            first_seen: from_ms(row.try_get(9).ctx(C)?),
-            last_seen: from_ms(row.try_get(10).ctx(C)?),
-            times_seen: row.try_get(11).ctx(C)?,
-        })
+impl FindingSummary {
+    pub(crate) fn from_tuple(t: SummaryTuple) -> Self {
+        FindingSummary {
+            id: FindingId::from_key(t.0),
+            severity: t.1,
+            stage: t.2,
+            owner: t.3,
+            title: t.4,
+            asset: t.5,
+            source: t.6,
+            due_at: t.7.map(from_ms),
+            resolution: t.8,
+            first_seen: from_ms(t.9),
+            last_seen: from_ms(t.10),
+            times_seen: t.11,
+        }
     }
+
+    pub(crate) const COLUMNS: &'static str = "key, severity, stage, owner, title, asset, source, due_at, resolution, first_seen, last_seen, times_seen";
 }

@@ -1,5 +1,9 @@
-//! A small SQL builder that numbers placeholders `$1, $2, …`. sqlx's `QueryBuilder<Any>`
-//! writes `?`, which PostgreSQL rejects; `$N` works on both databases.
+//! A small SQL builder with the right placeholders for each database: `$1, $2, …` on
+//! PostgreSQL (sqlx's `QueryBuilder<Any>` writes `?`, which PostgreSQL rejects) and `?` on
+//! SQLite, where `$N` is a *named* parameter whose lookup walks every parameter of the
+//! statement — quadratic in the number of binds, which multi-row inserts made dominant.
+
+use super::Backend;
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
@@ -45,17 +49,26 @@ impl From<Option<&str>> for Val {
 }
 
 /// SQL text plus its arguments, in placeholder order.
-#[derive(Default)]
 pub(crate) struct Sql {
+    backend: Backend,
     text: String,
     args: Vec<Val>,
 }
 
 impl Sql {
-    pub fn new(text: &str) -> Sql {
+    pub fn new(backend: Backend, text: &str) -> Sql {
         Sql {
+            backend,
             text: text.to_string(),
             args: Vec::new(),
+        }
+    }
+
+    /// Most bind parameters one statement may carry on this database.
+    pub fn max_params(backend: Backend) -> usize {
+        match backend {
+            Backend::Sqlite => 32_766,
+            Backend::Postgres => 65_535,
         }
     }
 
@@ -68,8 +81,13 @@ impl Sql {
     /// Append a placeholder bound to `v`.
     pub fn bind(&mut self, v: impl Into<Val>) -> &mut Self {
         self.args.push(v.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        match self.backend {
+            Backend::Sqlite => self.text.push('?'),
+            Backend::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.args.len().to_string());
+            }
+        }
         self
     }
 
@@ -107,10 +125,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_numbered_in_order() {
-        let mut s = Sql::new("SELECT 1 WHERE a = ");
-        s.bind(1i64).push(" AND b IN ").bind_list(["x", "y"]);
-        assert_eq!(s.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
-        assert_eq!(s.args.len(), 3);
+    fn placeholders_are_numbered_on_postgres_and_positional_on_sqlite() {
+        for (backend, expected) in [
+            (Backend::Postgres, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)"),
+            (Backend::Sqlite, "SELECT 1 WHERE a = ? AND b IN (?, ?)"),
+        ] {
+            let mut s = Sql::new(backend, "SELECT 1 WHERE a = ");
+            s.bind(1i64).push(" AND b IN ").bind_list(["x", "y"]);
+            assert_eq!(s.text, expected);
+            assert_eq!(s.args.len(), 3);
+        }
     }
 }

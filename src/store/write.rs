@@ -10,20 +10,27 @@ use tokio::sync::OwnedMutexGuard;
 use super::chain::{EventFields, event_hash};
 use super::rows::StoredFinding;
 use super::sql::Sql;
-use super::{Ctx, StoreError, to_ms};
+use super::{Backend, Ctx, StoreError, to_ms};
 use crate::domain::{Event, FindingId, FindingState};
 
-/// Rows per multi-row statement; keeps bind parameters under SQLite's and PostgreSQL's limits.
-const FINDING_CHUNK: usize = 500;
-const EVENT_CHUNK: usize = 1000;
-const KEY_CHUNK: usize = 1000;
+/// Columns bound per row by each multi-row statement; chunk sizes follow from the
+/// database's limit on bind parameters. Few, large statements: each one is a round trip.
+const FINDING_BINDS: usize = 17;
+const STATE_BINDS: usize = 2;
+const EVENT_BINDS: usize = 10;
 
 const FINDING_COLUMNS: &str = "fingerprint, source, rule_id, title, asset, severity, severity_rank, owner, \
-     stage, resolution, due_at, first_seen, last_seen, times_seen, opened_at, closed_at, state, updated_at";
+     stage, resolution, due_at, first_seen, last_seen, times_seen, opened_at, closed_at, updated_at";
+
+fn encode_state(state: &FindingState) -> Result<String, StoreError> {
+    serde_json::to_string(state)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))
+}
 
 /// An open write transaction holding the chain lock.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     head_seq: i64,
     head_hash: String,
     _local: OwnedMutexGuard<()>,
@@ -32,6 +39,7 @@ pub struct WriteTx {
 impl WriteTx {
     pub(super) async fn begin(
         pool: &sqlx::AnyPool,
+        backend: Backend,
         local: OwnedMutexGuard<()>,
     ) -> Result<WriteTx, StoreError> {
         let mut tx = pool.begin().await.ctx("starting a transaction")?;
@@ -49,8 +57,14 @@ impl WriteTx {
             head_seq: row.try_get(0).ctx("reading the chain head")?,
             head_hash: row.try_get(1).ctx("reading the chain head")?,
             tx,
+            backend,
             _local: local,
         })
+    }
+
+    /// How many rows of `binds` parameters each fit in one statement.
+    fn rows_per_statement(&self, binds: usize) -> usize {
+        Sql::max_params(self.backend) / binds
     }
 
     /// Findings with these fingerprints, keyed by fingerprint.
@@ -59,11 +73,15 @@ impl WriteTx {
         fingerprints: &[&str],
     ) -> Result<HashMap<String, StoredFinding>, StoreError> {
         let mut found = HashMap::with_capacity(fingerprints.len());
-        for chunk in fingerprints.chunks(FINDING_CHUNK) {
-            let mut q = Sql::new(&format!(
-                "SELECT {} FROM findings WHERE fingerprint IN ",
-                StoredFinding::COLUMNS
-            ));
+        for chunk in fingerprints.chunks(self.rows_per_statement(1)) {
+            let mut q = Sql::new(
+                self.backend,
+                &format!(
+                    "SELECT {} FROM {} WHERE f.fingerprint IN ",
+                    StoredFinding::COLUMNS,
+                    StoredFinding::FROM
+                ),
+            );
             q.bind_list(chunk.iter().copied());
             let rows = q
                 .build()
@@ -81,8 +99,9 @@ impl WriteTx {
     /// One finding, read inside the transaction (so no other writer can change it meanwhile).
     pub async fn finding(&mut self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM findings WHERE key = $1",
-            StoredFinding::COLUMNS
+            "SELECT {} FROM {} WHERE f.key = $1",
+            StoredFinding::COLUMNS,
+            StoredFinding::FROM
         )))
         .bind(id.key())
         .fetch_optional(&mut *self.tx)
@@ -98,12 +117,12 @@ impl WriteTx {
         now: DateTime<Utc>,
     ) -> Result<Vec<FindingId>, StoreError> {
         let mut keys: HashMap<String, i64> = HashMap::with_capacity(states.len());
-        for chunk in states.chunks(FINDING_CHUNK) {
-            let mut q = Sql::new(&format!("INSERT INTO findings ({FINDING_COLUMNS}) VALUES "));
+        for chunk in states.chunks(self.rows_per_statement(FINDING_BINDS)) {
+            let mut q = Sql::new(
+                self.backend,
+                &format!("INSERT INTO findings ({FINDING_COLUMNS}) VALUES "),
+            );
             for (i, s) in chunk.iter().enumerate() {
-                let state = serde_json::to_string(s).map_err(|e| {
-                    StoreError::Corrupt(format!("cannot encode finding state: {e}"))
-                })?;
                 q.push(if i == 0 { "(" } else { ", (" });
                 q.bind(s.fingerprint.as_str())
                     .push(", ")
@@ -137,8 +156,6 @@ impl WriteTx {
                     .push(", ")
                     .bind(s.closed_at.map(to_ms))
                     .push(", ")
-                    .bind(state)
-                    .push(", ")
                     .bind(to_ms(now))
                     .push(")");
             }
@@ -155,7 +172,7 @@ impl WriteTx {
                 );
             }
         }
-        states
+        let ids: Vec<FindingId> = states
             .iter()
             .map(|s| {
                 keys.get(s.fingerprint.as_str())
@@ -164,7 +181,26 @@ impl WriteTx {
                         StoreError::Corrupt("an inserted finding returned no key".into())
                     })
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        let rows = self.rows_per_statement(STATE_BINDS);
+        for (chunk_ids, chunk) in ids.chunks(rows).zip(states.chunks(rows)) {
+            let mut q = Sql::new(
+                self.backend,
+                "INSERT INTO finding_states (key, state) VALUES ",
+            );
+            for (i, (id, s)) in chunk_ids.iter().zip(chunk).enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .bind(id.key())
+                    .push(", ")
+                    .bind(encode_state(s)?)
+                    .push(")");
+            }
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .ctx("inserting finding states")?;
+        }
+        Ok(ids)
     }
 
     /// Write a finding's new projection.
@@ -174,12 +210,16 @@ impl WriteTx {
         state: &FindingState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(state)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode finding state: {e}")))?;
+        sqlx::query("UPDATE finding_states SET state = $1 WHERE key = $2")
+            .bind(encode_state(state)?)
+            .bind(id.key())
+            .execute(&mut *self.tx)
+            .await
+            .ctx("saving a finding")?;
         sqlx::query(
             "UPDATE findings SET title = $1, severity = $2, severity_rank = $3, owner = $4, stage = $5, \
-             resolution = $6, due_at = $7, opened_at = $8, closed_at = $9, state = $10, updated_at = $11 \
-             WHERE key = $12",
+             resolution = $6, due_at = $7, opened_at = $8, closed_at = $9, updated_at = $10 \
+             WHERE key = $11",
         )
         .bind(state.title.clone())
         .bind(state.severity.as_str())
@@ -190,7 +230,6 @@ impl WriteTx {
         .bind(state.next_due().map(to_ms))
         .bind(to_ms(state.opened_at))
         .bind(state.closed_at.map(to_ms))
-        .bind(json)
         .bind(to_ms(now))
         .bind(id.key())
         .execute(&mut *self.tx)
@@ -205,8 +244,8 @@ impl WriteTx {
         ids: &[FindingId],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        for chunk in ids.chunks(KEY_CHUNK) {
-            let mut q = Sql::new("UPDATE findings SET last_seen = ");
+        for chunk in ids.chunks(self.rows_per_statement(1) - 1) {
+            let mut q = Sql::new(self.backend, "UPDATE findings SET last_seen = ");
             q.bind(to_ms(at))
                 .push(", times_seen = times_seen + 1 WHERE key IN ")
                 .bind_list(chunk.iter().map(|id| id.key()));
@@ -259,8 +298,10 @@ impl WriteTx {
                 hash,
             });
         }
-        for (chunk_events, chunk) in events.chunks(EVENT_CHUNK).zip(prepared.chunks(EVENT_CHUNK)) {
+        let rows = self.rows_per_statement(EVENT_BINDS);
+        for (chunk_events, chunk) in events.chunks(rows).zip(prepared.chunks(rows)) {
             let mut q = Sql::new(
+                self.backend,
                 "INSERT INTO events (seq, finding_key, kind, actor_platform, actor_id, actor_name, source, payload, at, hash) VALUES ",
             );
             for (i, (p, (_, e))) in chunk.iter().zip(chunk_events).enumerate() {
