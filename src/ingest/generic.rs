@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::IngestError;
+use super::{IngestError, json_error, json_from_slice, json_kind, line_column, strip_bom};
 use crate::domain::{Fingerprint, NewFinding, Severity};
 
 const FORMAT: &str = "generic JSON";
@@ -42,20 +42,20 @@ fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Severity, D::Error
 /// Parse the generic format. A UTF-8 BOM and surrounding whitespace are tolerated; an empty
 /// input is zero findings.
 pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = strip_bom(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
     // Arrays are the common case: parse them directly so errors carry the item's path.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let (items, single) = match first {
-        Some(b'[') => (from_slice::<Vec<GenericFinding>>(bytes)?, false),
-        Some(b'{') => (vec![from_slice::<GenericFinding>(bytes)?], true),
+        Some(b'[') => (json_from_slice::<Vec<GenericFinding>>(FORMAT, bytes)?, false),
+        Some(b'{') => (vec![json_from_slice::<GenericFinding>(FORMAT, bytes)?], true),
         _ => {
             // Not an object or array: report what is there, and where.
             let found = match serde_json::from_slice::<serde_json::Value>(bytes) {
-                Ok(v) => kind_of(&v),
-                Err(e) => return Err(json_error(e, String::new())),
+                Ok(v) => json_kind(&v),
+                Err(e) => return Err(json_error(FORMAT, e, String::new())),
             };
             return Err(IngestError {
                 format: FORMAT,
@@ -80,52 +80,6 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
             })
         })
         .collect()
-}
-
-/// 1-based line and column of byte `offset`.
-fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line = 1 + before.iter().filter(|b| **b == b'\n').count();
-    let column = 1 + before.iter().rev().take_while(|b| **b != b'\n').count();
-    (line, column)
-}
-
-fn kind_of(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
-fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IngestError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
-        let path = e.path().to_string();
-        json_error(e.into_inner(), path)
-    })
-}
-
-/// A serde_json error as an [`IngestError`], with the JSON path of the bad value if known.
-fn json_error(inner: serde_json::Error, path: String) -> IngestError {
-    let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
-    let mut message = inner.to_string();
-    // serde_json appends " at line L column C"; we report the position separately.
-    if let Some(cut) = message.rfind(" at line ") {
-        message.truncate(cut);
-    }
-    if path != "." && !path.is_empty() {
-        message = format!("{path}: {message}");
-    }
-    IngestError {
-        format: FORMAT,
-        message,
-        position,
-    }
 }
 
 fn text(value: String, field: &str, required: bool, max: usize) -> Result<String, String> {
