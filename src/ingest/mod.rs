@@ -89,10 +89,13 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
 
 /// Longest title and description a scanner format keeps; longer text is cut with "…" (the
 /// generic format rejects it instead, since a client can fix its own input).
+#[allow(dead_code)] // until the scanner formats land
 pub(crate) const MAX_TITLE: usize = 1_000;
+#[allow(dead_code)]
 pub(crate) const MAX_DESCRIPTION: usize = 65_536;
 
 /// `s` trimmed and cut to at most `max` characters, marking a cut with `…`.
+#[allow(dead_code)]
 pub(crate) fn clip(s: &str, max: usize) -> String {
     let s = s.trim();
     match s.char_indices().nth(max) {
