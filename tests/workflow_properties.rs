@@ -67,6 +67,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
         1 => Just(Command::Withdraw),
         1 => arb_text().prop_map(|text| Command::Comment { text, link: None }),
         1 => Just(Command::ExpireAcceptance),
+        1 => Just(Command::Reopen),
+        1 => arb_text().prop_map(|link| Command::RecordEvidence(Evidence { link, rescan_result: String::new() })),
         1 => Just(Command::Observe(remedybot::domain::ScannerContent {
             title: "t".into(),
             description: String::new(),

@@ -276,6 +276,12 @@ pub enum Command {
     Observe(ScannerContent),
     /// A scheduled check: reopen if a risk acceptance has run out.
     ExpireAcceptance,
+    /// A tool reports the problem fixed (e.g. GitHub closed its alert): recorded as
+    /// verification evidence. It never closes the finding: the approvals still decide.
+    RecordEvidence(Evidence),
+    /// A tool or person reports a closed or accepted finding back (e.g. GitHub reopened its
+    /// alert): reopened and counted as a regression, whatever the resolution was.
+    Reopen,
 }
 
 /// One change to a finding, as stored in the decision trail.
@@ -354,6 +360,9 @@ pub enum Change {
         text: String,
         link: Option<String>,
     },
+    EvidenceRecorded {
+        evidence: Evidence,
+    },
 }
 
 impl Change {
@@ -377,6 +386,7 @@ impl Change {
             Change::RiskAccepted { .. } => "risk_accepted",
             Change::Reopened { .. } => "reopened",
             Change::Commented { .. } => "commented",
+            Change::EvidenceRecorded { .. } => "evidence_recorded",
         }
     }
 }
@@ -455,6 +465,8 @@ pub fn decide(
                 | C::Assign { .. }
                 | C::ChangeSeverity { .. }
                 | C::Observe(_)
+                | C::RecordEvidence(_)
+                | C::Reopen
         );
         if !side {
             return Err(Refusal::RequestPending {
@@ -569,7 +581,7 @@ pub fn decide(
             Ok(changes)
         }
         C::Propose(proposal) => {
-            if !matches!(state.stage, Stage::Triage | Stage::Rca | Stage::Fix) {
+            if !matches!(state.stage, Stage::New | Stage::Triage | Stage::Rca | Stage::Fix) {
                 return Err(Refusal::WrongStage {
                     stage: state.stage,
                     action: "proposing a decision",
@@ -642,6 +654,27 @@ pub fn decide(
             }
             Ok(changes)
         }
+        C::RecordEvidence(evidence) => {
+            if evidence.is_empty() {
+                return Err(Refusal::Missing {
+                    field: "evidence (a link or a re-scan result)",
+                });
+            }
+            Ok(vec![Change::EvidenceRecorded {
+                evidence: evidence.clone(),
+            }])
+        }
+        C::Reopen => match state.stage {
+            Stage::Closed | Stage::Accepted => {
+                let (triage_due, remediate_due) = policy.due_dates(state.severity, now);
+                Ok(vec![Change::Reopened {
+                    reason: ReopenReason::Regression,
+                    triage_due,
+                    remediate_due,
+                }])
+            }
+            _ => Err(Refusal::NoChange("the finding is already open")),
+        },
         C::ExpireAcceptance => match (state.stage, state.accepted_until) {
             (Stage::Accepted, Some(until)) if until <= now => {
                 let (triage_due, remediate_due) = policy.due_dates(state.severity, now);
@@ -1023,6 +1056,7 @@ impl FindingState {
                 self.pending = None;
             }
             Change::Commented { .. } => {}
+            Change::EvidenceRecorded { evidence } => self.evidence.push(evidence.clone()),
         }
     }
 }

@@ -460,6 +460,29 @@ fn a_rescan_with_a_new_severity_moves_the_due_dates() {
 }
 
 #[test]
+fn tool_evidence_is_recorded_but_does_not_close() {
+    let mut h = Harness::new(Severity::High);
+    h.must("github", Command::RecordEvidence(evidence()));
+    assert_eq!(h.state.stage, Stage::New);
+    assert_eq!(h.state.evidence, vec![evidence()]);
+    assert!(matches!(
+        h.try_do("github", Command::RecordEvidence(Evidence::default())),
+        Err(Refusal::Missing { .. })
+    ));
+}
+
+#[test]
+fn reopen_brings_back_any_closed_finding_as_a_regression() {
+    let mut h = Harness::new(Severity::Medium);
+    assert!(matches!(h.try_do("github", Command::Reopen), Err(Refusal::NoChange(_))));
+    h.must("owner", Command::Propose(proposal(DecisionKind::FalsePositive)));
+    h.must("lead", Command::Vote { approve: true, reason: None });
+    assert_eq!(h.state.resolution, Some(Resolution::FalsePositive));
+    h.must("github", Command::Reopen);
+    assert_eq!((h.state.stage, h.state.regressions), (Stage::Triage, 1));
+}
+
+#[test]
 fn a_false_positive_seen_again_stays_closed() {
     let mut h = Harness::new(Severity::Medium);
     h.must("owner", Command::Acknowledge);

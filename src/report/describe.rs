@@ -119,5 +119,14 @@ pub fn describe(change: &Change) -> String {
             ..
         } => "reopened: risk acceptance expired".into(),
         Change::Commented { text, .. } => format!("comment: {text}"),
+        Change::EvidenceRecorded { evidence } => format!(
+            "evidence recorded: {}",
+            [evidence.link.as_str(), evidence.rescan_result.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
