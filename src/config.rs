@@ -118,6 +118,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub database: DatabaseSettings,
     pub ingest_token: Option<Secret>,
+    /// `GITHUB_WEBHOOK_SECRET`: the secret GitHub signs webhook deliveries with.
+    pub github_webhook_secret: Option<Secret>,
     pub policy: Policy,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
@@ -134,6 +136,7 @@ impl Default for Settings {
                 acquire_timeout_secs: 5,
             },
             ingest_token: None,
+            github_webhook_secret: None,
             policy: Policy::default(),
             source: None,
         }
@@ -189,6 +192,9 @@ impl Settings {
                 });
             }
             settings.ingest_token = Some(Secret::new(token));
+        }
+        if let Some(secret) = env.get("GITHUB_WEBHOOK_SECRET") {
+            settings.github_webhook_secret = Some(Secret::new(secret));
         }
         Ok(settings)
     }

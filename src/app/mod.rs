@@ -3,6 +3,7 @@
 //! transaction. Workflow rules stay in the domain; SQL stays in the store.
 
 mod commands;
+mod github;
 mod ingest;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 
 pub use commands::CommandOutcome;
+pub use github::GitHubOutcome;
 pub use ingest::{IngestOutcome, ItemOutcome, Outcome};
 
 /// Errors from application services.

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod error;
+mod github;
 mod health;
 
 use std::time::Instant;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/findings/{id}", get(api::get_finding))
         .route("/api/v1/findings/{id}/trail", get(api::get_trail))
         .route("/api/v1/reports/summary", get(api::summary))
+        .route("/api/v1/webhooks/github", post(github::webhook))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -3,6 +3,7 @@
 //! store.
 
 pub mod generic;
+pub mod github;
 pub mod severity;
 
 use crate::domain::NewFinding;
