@@ -581,7 +581,10 @@ pub fn decide(
             Ok(changes)
         }
         C::Propose(proposal) => {
-            if !matches!(state.stage, Stage::New | Stage::Triage | Stage::Rca | Stage::Fix) {
+            if !matches!(
+                state.stage,
+                Stage::New | Stage::Triage | Stage::Rca | Stage::Fix
+            ) {
                 return Err(Refusal::WrongStage {
                     stage: state.stage,
                     action: "proposing a decision",

@@ -474,9 +474,21 @@ fn tool_evidence_is_recorded_but_does_not_close() {
 #[test]
 fn reopen_brings_back_any_closed_finding_as_a_regression() {
     let mut h = Harness::new(Severity::Medium);
-    assert!(matches!(h.try_do("github", Command::Reopen), Err(Refusal::NoChange(_))));
-    h.must("owner", Command::Propose(proposal(DecisionKind::FalsePositive)));
-    h.must("lead", Command::Vote { approve: true, reason: None });
+    assert!(matches!(
+        h.try_do("github", Command::Reopen),
+        Err(Refusal::NoChange(_))
+    ));
+    h.must(
+        "owner",
+        Command::Propose(proposal(DecisionKind::FalsePositive)),
+    );
+    h.must(
+        "lead",
+        Command::Vote {
+            approve: true,
+            reason: None,
+        },
+    );
     assert_eq!(h.state.resolution, Some(Resolution::FalsePositive));
     h.must("github", Command::Reopen);
     assert_eq!((h.state.stage, h.state.regressions), (Stage::Triage, 1));
