@@ -49,8 +49,14 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
     // Arrays are the common case: parse them directly so errors carry the item's path.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let (items, single) = match first {
-        Some(b'[') => (json_from_slice::<Vec<GenericFinding>>(FORMAT, bytes)?, false),
-        Some(b'{') => (vec![json_from_slice::<GenericFinding>(FORMAT, bytes)?], true),
+        Some(b'[') => (
+            json_from_slice::<Vec<GenericFinding>>(FORMAT, bytes)?,
+            false,
+        ),
+        Some(b'{') => (
+            vec![json_from_slice::<GenericFinding>(FORMAT, bytes)?],
+            true,
+        ),
         _ => {
             // Not an object or array: report what is there, and where.
             let found = match serde_json::from_slice::<serde_json::Value>(bytes) {

@@ -51,7 +51,11 @@ pub(crate) fn json_from_slice<T: serde::de::DeserializeOwned>(
 }
 
 /// A serde_json error as an [`IngestError`], with the JSON path of the bad value if known.
-pub(crate) fn json_error(format: &'static str, inner: serde_json::Error, path: String) -> IngestError {
+pub(crate) fn json_error(
+    format: &'static str,
+    inner: serde_json::Error,
+    path: String,
+) -> IngestError {
     let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
     let mut message = inner.to_string();
     // serde_json appends " at line L column C"; we report the position separately.
@@ -102,7 +106,10 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_string(),
         Some(_) => {
-            let cut = s.char_indices().nth(max.saturating_sub(1)).map_or(s.len(), |(i, _)| i);
+            let cut = s
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(s.len(), |(i, _)| i);
             format!("{}…", &s[..cut])
         }
     }

@@ -45,7 +45,9 @@ pub fn from_label(label: &str) -> Option<Severity> {
         "high" | "important" | "error" => Severity::High,
         "medium" | "moderate" | "warning" => Severity::Medium,
         "low" | "minor" | "note" => Severity::Low,
-        "info" | "informational" | "negligible" | "none" | "unknown" | "unspecified" => Severity::Info,
+        "info" | "informational" | "negligible" | "none" | "unknown" | "unspecified" => {
+            Severity::Info
+        }
         _ => return None,
     })
 }
