@@ -564,3 +564,62 @@ fn repository_vulnerability(bytes: &[u8]) -> Result<Alert, IngestError> {
         html_url: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_of_a_secret_scanning_alert_is_never_read() {
+        let body = br#"{"action":"created","alert":{"number":7,"secret_type":"aws_access_key_id",
+            "secret_type_display_name":"AWS Access Key ID","secret":"AKIAIOSFODNN7EXAMPLE",
+            "html_url":"https://github.com/o/r/security/secret-scanning/7"},
+            "repository":{"full_name":"o/r"},"sender":{"login":"octocat","id":1}}"#;
+        let Delivery::Alert(alert) = parse("secret_scanning_alert", body).unwrap() else {
+            panic!("not an alert");
+        };
+        let text = format!("{:?}", alert.finding);
+        assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+        assert_eq!(alert.finding.title, "Secret committed: AWS Access Key ID");
+        assert_eq!(alert.effect, Effect::Detected);
+    }
+
+    #[test]
+    fn code_scanning_dismissals_map_to_the_matching_decision() {
+        let body = |reason: &str| {
+            format!(
+                r#"{{"action":"closed_by_user","alert":{{"number":3,"dismissed_reason":"{reason}",
+                "dismissed_by":{{"login":"alice","id":42}},"rule":{{"id":"js/xss","severity":"warning"}}}},
+                "repository":{{"full_name":"o/r"}}}}"#
+            )
+        };
+        for (reason, kind) in [
+            ("false positive", DecisionKind::FalsePositive),
+            ("won't fix", DecisionKind::WontFix),
+            ("used in tests", DecisionKind::WontFix),
+        ] {
+            let Delivery::Alert(alert) =
+                parse("code_scanning_alert", body(reason).as_bytes()).unwrap()
+            else {
+                panic!("not an alert");
+            };
+            assert!(
+                matches!(&alert.effect, Effect::Dismissed { kind: k, .. } if *k == kind),
+                "{reason}"
+            );
+            assert_eq!(alert.actor.reference(), "github:42");
+            assert_eq!(alert.finding.severity, Severity::Medium);
+        }
+    }
+
+    #[test]
+    fn truncated_payloads_are_errors_with_a_position() {
+        let err = parse(
+            "dependabot_alert",
+            br#"{"action":"created","alert":{"number":"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.format, FORMAT);
+        assert!(err.position.is_some());
+    }
+}
