@@ -505,7 +505,7 @@ async fn seed(
     let mut times = Vec::new();
     for chunk in all.chunks(batch) {
         let bytes = serde_json::to_vec(chunk)?;
-        let findings = remedybot::ingest::parse(None, &bytes)?;
+        let (_, findings) = remedybot::ingest::parse(None, &bytes)?;
         let t = Instant::now();
         let out = app
             .ingest(findings, &Actor::system(), Source::System, now)
@@ -816,7 +816,7 @@ async fn breakdown(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut json_out = Vec::new();
     for run in 0..3 {
         let t = Instant::now();
-        let findings = remedybot::ingest::parse(None, &ctx.body)?;
+        let (_, findings) = remedybot::ingest::parse(None, &ctx.body)?;
         parse.push(ms(t.elapsed()));
         let url = ctx.sqlite(&format!("inproc-{run}"));
         let settings = settings_for(&url);

@@ -208,7 +208,15 @@ async fn bad_bodies_get_400_with_the_reason_and_store_nothing() {
     let body: Value = malformed.json().await.unwrap();
     assert_eq!(body["position"]["line"], 2);
     assert_eq!(body["position"]["column"], 18);
-    assert_eq!(body["format"], "generic JSON");
+    assert_eq!(body["format"], "JSON");
+    let unknown = server
+        .post("/api/v1/findings", "{\"hello\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let text = unknown.text().await.unwrap();
+    assert!(text.contains("not recognised"), "{text}");
 
     let mut items: Vec<Value> = serde_json::from_str(&generic_json(3)).unwrap();
     items[2]["severity"] = "urgent".into();

@@ -209,7 +209,11 @@ fn ingest_from_stdin() {
     let db = TestDb::sqlite();
     let out = run_with_stdin(&db, &["ingest", "-"], Some(generic_json(2).as_bytes()));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("-: 2 received, 2 created"));
+    assert!(
+        stdout(&out).contains("- (generic): 2 received, 2 created"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

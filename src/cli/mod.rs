@@ -63,8 +63,9 @@ enum Command {
     Ingest {
         /// The input file, or - for stdin.
         file: String,
-        /// Input format.
-        #[arg(long, default_value = "generic")]
+        /// Input format: auto (recognised from the content), generic, csv, sarif, trivy,
+        /// grype, asff (AWS Security Hub, GuardDuty) or osv (OSV records, osv-scanner).
+        #[arg(long, default_value = "auto")]
         format: String,
         /// Print the full result as JSON: the counts and one entry per finding.
         #[arg(long)]
@@ -280,17 +281,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest { file, format, json } => {
             let bytes = read_input(file)?;
-            let findings = crate::ingest::parse(Some(format), &bytes)
+            let (format, findings) = crate::ingest::parse(Some(format), &bytes)
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             let app = open_app(&cli, true).await?;
             let outcome = app
                 .ingest(findings, &cli_actor(), Source::Cli, Utc::now())
                 .await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&outcome)?);
+                let mut reply = serde_json::to_value(&outcome)?;
+                reply["format"] = serde_json::json!(format.name());
+                println!("{}", serde_json::to_string_pretty(&reply)?);
             } else {
                 println!(
-                    "{file}: {} received, {} created, {} updated, {} unchanged, {} reopened",
+                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened",
+                    format.name(),
                     outcome.received,
                     outcome.created,
                     outcome.updated,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth::require_bearer;
 use super::error::ApiError;
-use crate::app::{App, IngestOutcome};
+use crate::app::App;
 use crate::domain::{Actor, FindingId, Severity, Source, Stage};
 use crate::ingest;
 use crate::store::{FindingFilter, StoredEvent};
@@ -28,7 +28,7 @@ pub async fn post_findings(
     headers: HeaderMap,
     params: Result<Query<IngestParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<IngestOutcome>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     require_bearer(&headers, app.settings.ingest_token.as_ref())?;
     let Query(params) = params.map_err(bad_query)?;
     let body = body.map_err(|e| {
@@ -38,12 +38,15 @@ pub async fn post_findings(
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
     })?;
-    let findings = ingest::parse(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
+    let (format, findings) =
+        ingest::parse(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
     let actor = Actor::new("api", "ingest-token", "ingest API");
     let outcome = app
         .ingest(findings, &actor, Source::Api, Utc::now())
         .await?;
-    Ok(Json(outcome))
+    let mut reply = serde_json::to_value(outcome).map_err(|_| ApiError::Internal)?;
+    reply["format"] = json!(format.name());
+    Ok(Json(reply))
 }
 
 #[derive(Deserialize)]

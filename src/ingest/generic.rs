@@ -15,23 +15,23 @@ const MAX_LIST: usize = 100;
 /// One finding as a client sends it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GenericFinding {
-    source: String,
-    rule_id: String,
-    title: String,
+pub(crate) struct GenericFinding {
+    pub(crate) source: String,
+    pub(crate) rule_id: String,
+    pub(crate) title: String,
     #[serde(default)]
-    description: String,
+    pub(crate) description: String,
     #[serde(deserialize_with = "severity")]
-    severity: Severity,
-    asset: String,
+    pub(crate) severity: Severity,
+    pub(crate) asset: String,
     #[serde(default)]
-    location: String,
+    pub(crate) location: String,
     #[serde(default)]
-    tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     #[serde(default)]
-    references: Vec<String>,
-    fingerprint: Option<String>,
-    owner: Option<String>,
+    pub(crate) references: Vec<String>,
+    pub(crate) fingerprint: Option<String>,
+    pub(crate) owner: Option<String>,
 }
 
 fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
@@ -110,7 +110,7 @@ fn list(values: Vec<String>, field: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn validate(f: GenericFinding) -> Result<NewFinding, String> {
+pub(crate) fn validate(f: GenericFinding) -> Result<NewFinding, String> {
     let source = text(f.source, "source", true, MAX_SHORT)?;
     let rule_id = text(f.rule_id, "rule_id", true, MAX_SHORT)?;
     let asset = text(f.asset, "asset", true, MAX_SHORT)?;

@@ -2,9 +2,15 @@
 //! format; this module picks the parser and owns the error type. Nothing here touches the
 //! store.
 
+pub mod asff;
+pub mod csv;
 pub mod generic;
 pub mod github;
+pub mod grype;
+pub mod osv;
+pub mod sarif;
 pub mod severity;
+pub mod trivy;
 
 use crate::domain::NewFinding;
 
@@ -19,16 +25,134 @@ pub struct IngestError {
     pub position: Option<(usize, usize)>,
 }
 
-/// Parse an input in the given format. Only `generic` exists so far.
-pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
-    match format.unwrap_or("generic") {
-        "generic" | "json" => generic::parse(bytes),
-        other => Err(IngestError {
-            format: "input",
-            message: format!("unknown format `{other}`; supported: generic"),
-            position: None,
-        }),
+/// The input formats remedybot reads. `?format=` and `--format` take these names; without
+/// one the format is recognised from the input (see [`detect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Generic,
+    Csv,
+    Sarif,
+    Trivy,
+    Grype,
+    Asff,
+    Osv,
+}
+
+impl Format {
+    /// In detection order: the most specific markers first, the generic format last.
+    pub const ALL: [Format; 7] = [
+        Format::Sarif,
+        Format::Trivy,
+        Format::Grype,
+        Format::Asff,
+        Format::Osv,
+        Format::Csv,
+        Format::Generic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Generic => "generic",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+            Format::Trivy => "trivy",
+            Format::Grype => "grype",
+            Format::Asff => "asff",
+            Format::Osv => "osv",
+        }
     }
+
+    /// A format by name (case-insensitive), with a few common aliases.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "generic" | "json" => Format::Generic,
+            "csv" => Format::Csv,
+            "sarif" => Format::Sarif,
+            "trivy" => Format::Trivy,
+            "grype" => Format::Grype,
+            "asff" | "securityhub" | "security-hub" | "guardduty" => Format::Asff,
+            "osv" | "osv-scanner" => Format::Osv,
+            _ => return None,
+        })
+    }
+
+    fn looks_like(self, head: &[u8]) -> bool {
+        match self {
+            Format::Sarif => sarif::looks_like(head),
+            Format::Trivy => trivy::looks_like(head),
+            Format::Grype => grype::looks_like(head),
+            Format::Asff => asff::looks_like(head),
+            Format::Osv => osv::looks_like(head),
+            Format::Csv => csv::looks_like(head),
+            Format::Generic => {
+                let first = head.iter().find(|b| !b.is_ascii_whitespace());
+                matches!(first, Some(b'{' | b'[')) && head.windows(9).any(|w| w == b"\"rule_id\"")
+            }
+        }
+    }
+
+    pub fn parse(self, bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
+        match self {
+            Format::Generic => generic::parse(bytes),
+            Format::Csv => csv::parse(bytes),
+            Format::Sarif => sarif::parse(bytes),
+            Format::Trivy => trivy::parse(bytes),
+            Format::Grype => grype::parse(bytes),
+            Format::Asff => asff::parse(bytes),
+            Format::Osv => osv::parse(bytes),
+        }
+    }
+}
+
+/// How much of the input detection looks at.
+const DETECT_WINDOW: usize = 64 * 1024;
+
+/// Recognise the format from the start of the input, or `None`.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
+    let bytes = strip_bom(bytes);
+    let head = &bytes[..bytes.len().min(DETECT_WINDOW)];
+    Format::ALL.into_iter().find(|f| f.looks_like(head))
+}
+
+/// Parse an input in the named format, or in the format [`detect`] recognises. Empty input
+/// (and the bare `null` old Trivy versions write for "no findings") is zero findings.
+pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<(Format, Vec<NewFinding>), IngestError> {
+    let names = || Format::ALL.map(Format::name).join(", ");
+    let format = match format
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != "auto")
+    {
+        Some(name) => Format::from_name(name).ok_or_else(|| IngestError {
+            format: "input",
+            message: format!("unknown format `{name}`; supported: auto, {}", names()),
+            position: None,
+        })?,
+        None => {
+            let body = strip_bom(bytes);
+            let trimmed = body.trim_ascii();
+            if trimmed.is_empty() {
+                return Ok((Format::Generic, Vec::new()));
+            }
+            if trimmed == b"null" {
+                return Ok((Format::Trivy, Vec::new()));
+            }
+            // Unrecognised: if it is not even well-formed JSON, say where it breaks.
+            if detect(body).is_none() && matches!(trimmed.first(), Some(b'{' | b'[')) {
+                serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                    .map_err(|e| json_error("JSON", e, String::new()))?;
+            }
+            detect(body).ok_or_else(|| IngestError {
+                format: "input",
+                message: format!(
+                    "the format was not recognised; name it with format= (API) or --format (CLI): one of {}",
+                    names()
+                ),
+                position: None,
+            })?
+        }
+    };
+    Ok((format, format.parse(bytes)?))
 }
 
 /// The input without a UTF-8 byte-order mark, which some tools write before JSON.
@@ -94,13 +218,10 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
 
 /// Longest title and description a scanner format keeps; longer text is cut with "…" (the
 /// generic format rejects it instead, since a client can fix its own input).
-#[allow(dead_code)] // until the scanner formats land
 pub(crate) const MAX_TITLE: usize = 1_000;
-#[allow(dead_code)]
 pub(crate) const MAX_DESCRIPTION: usize = 65_536;
 
 /// `s` trimmed and cut to at most `max` characters, marking a cut with `…`.
-#[allow(dead_code)]
 pub(crate) fn clip(s: &str, max: usize) -> String {
     let s = s.trim();
     match s.char_indices().nth(max) {

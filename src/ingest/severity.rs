@@ -52,6 +52,41 @@ pub fn from_label(label: &str) -> Option<Severity> {
     })
 }
 
+/// AWS Security Hub's `Severity.Normalized` (0–100), in the bands the ASFF documentation
+/// gives for deriving `Label`: 0 info, 1–39 low, 40–69 medium, 70–89 high, 90–100 critical.
+/// `None` outside 0–100 or not a number.
+pub fn from_normalized(n: f64) -> Option<Severity> {
+    if !(0.0..=100.0).contains(&n) {
+        return None;
+    }
+    Some(if n >= 90.0 {
+        Severity::Critical
+    } else if n >= 70.0 {
+        Severity::High
+    } else if n >= 40.0 {
+        Severity::Medium
+    } else if n > 0.0 {
+        Severity::Low
+    } else {
+        Severity::Info
+    })
+}
+
+/// Amazon GuardDuty's native `Severity` number (0–10) in GuardDuty's bands: 7.0 and up
+/// high, 4.0–6.9 medium, below 4.0 low. `None` outside 0–10 or not a number.
+pub fn from_guardduty(score: f64) -> Option<Severity> {
+    if !(0.0..=10.0).contains(&score) {
+        return None;
+    }
+    Some(if score >= 7.0 {
+        Severity::High
+    } else if score >= 4.0 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +114,26 @@ mod tests {
         assert_eq!(from_label("UNKNOWN"), Some(Severity::Info));
         assert_eq!(from_label("note"), Some(Severity::Low));
         assert_eq!(from_label("urgent"), None);
+    }
+
+    #[test]
+    fn asff_normalized_and_guardduty_scores_use_their_own_bands() {
+        assert_eq!(from_normalized(0.0), Some(Severity::Info));
+        assert_eq!(from_normalized(1.0), Some(Severity::Low));
+        assert_eq!(from_normalized(39.0), Some(Severity::Low));
+        assert_eq!(from_normalized(40.0), Some(Severity::Medium));
+        assert_eq!(from_normalized(69.0), Some(Severity::Medium));
+        assert_eq!(from_normalized(70.0), Some(Severity::High));
+        assert_eq!(from_normalized(89.0), Some(Severity::High));
+        assert_eq!(from_normalized(90.0), Some(Severity::Critical));
+        assert_eq!(from_normalized(100.0), Some(Severity::Critical));
+        assert_eq!(from_normalized(101.0), None);
+        assert_eq!(from_normalized(f64::NAN), None);
+        assert_eq!(from_guardduty(8.0), Some(Severity::High));
+        assert_eq!(from_guardduty(7.0), Some(Severity::High));
+        assert_eq!(from_guardduty(6.9), Some(Severity::Medium));
+        assert_eq!(from_guardduty(4.0), Some(Severity::Medium));
+        assert_eq!(from_guardduty(2.0), Some(Severity::Low));
+        assert_eq!(from_guardduty(-1.0), None);
     }
 }
