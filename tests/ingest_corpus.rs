@@ -20,10 +20,6 @@ const BROKEN: &[(&str, &str)] = &[
         "SARIF: version `2.0.0` is not supported",
     ),
     (
-        "defectdojo_gitleaks_7.5.0.sarif",
-        "SARIF: runs[0].results[0]: no ruleId",
-    ),
-    (
         "awscli_securityhub_get-findings_INVALID_missing_colon.json",
         "AWS Security Hub (ASFF)",
     ),

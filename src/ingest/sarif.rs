@@ -544,11 +544,27 @@ fn resolve_rule<'a>(
             Some(rule)
         }
         (None, Some(id)) => find_rule(ctx, component, id),
-        (None, None) => None,
+        // Gitleaks 7 names no rule on its results; its messages start with the rule id
+        // ("AWS Access Key secret detected"). Take the longest rule id the message starts
+        // with, so such logs are read rather than refused.
+        (None, None) => {
+            let text = res
+                .message
+                .as_ref()
+                .and_then(|m| m.text.as_deref())
+                .unwrap_or_default();
+            rules
+                .iter()
+                .filter(|r| !r.id.is_empty() && text.starts_with(r.id.as_str()))
+                .max_by_key(|r| r.id.len())
+        }
     };
     let rule_id = stated
         .or_else(|| rule.and_then(|r| non_empty(Some(&r.id))))
-        .ok_or_else(|| ": no ruleId or rule.id, and no rule index to look one up".to_string())?;
+        .ok_or_else(|| {
+            ": no ruleId or rule.id, no rule index, and no rule whose id starts the message"
+                .to_string()
+        })?;
     Ok((rule_id.to_string(), rule, component))
 }
 
