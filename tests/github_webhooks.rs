@@ -108,6 +108,8 @@ async fn unsigned_or_badly_signed_deliveries_get_401_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
+    let text = wrong.text().await.unwrap();
+    assert!(text.contains("invalid X-Hub-Signature-256"), "{text}");
     let mut tampered = body.clone();
     tampered[10] ^= 1;
     let resp = server
@@ -257,6 +259,19 @@ async fn a_code_scanning_alert_from_creation_to_fix_to_regression() {
             .await
             .unwrap();
     }
+    assert_eq!(
+        app.store.finding(id).await.unwrap().unwrap().state.stage,
+        Stage::Closed
+    );
+
+    // A late `fixed` delivery about the closed finding is evidence, not a new sighting.
+    let (_, late) = deliver(
+        &server,
+        "code_scanning_alert",
+        corpus("octokit_code_scanning_alert_fixed.json"),
+    )
+    .await;
+    assert_eq!(late["ingested"], "unchanged", "{late}");
     assert_eq!(
         app.store.finding(id).await.unwrap().unwrap().state.stage,
         Stage::Closed

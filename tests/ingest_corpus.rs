@@ -103,6 +103,10 @@ fn the_generic_examples_and_unknown_input_are_told_apart() {
         "{err}"
     );
     assert!(ingest::parse(None, b"").unwrap().1.is_empty());
+    assert_eq!(
+        ingest::parse(None, b" [ ] ").unwrap(),
+        (Format::Generic, vec![])
+    );
 }
 
 #[tokio::test]

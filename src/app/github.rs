@@ -30,13 +30,28 @@ impl App {
         alert: Alert,
         now: DateTime<Utc>,
     ) -> Result<GitHubOutcome, AppError> {
-        let ingested = self
-            .ingest(vec![alert.finding.clone()], &alert.actor, Source::Api, now)
+        // A fix or a dismissal is news about a finding we know, not a new sighting: ingesting
+        // it would count a closed finding as detected again. Only unknown alerts are ingested.
+        let sighting = matches!(
+            alert.effect,
+            Effect::Detected | Effect::Reopened | Effect::Nothing
+        );
+        let known = self
+            .store
+            .finding_id(alert.finding.fingerprint.as_str())
             .await?;
-        let item = ingested.findings.first().ok_or_else(|| {
-            crate::store::StoreError::Corrupt("ingest returned no finding".into())
-        })?;
-        let (id, ingested) = (item.id, item.outcome);
+        let (id, ingested) = match known {
+            Some(id) if !sighting => (id, Outcome::Unchanged),
+            _ => {
+                let ingested = self
+                    .ingest(vec![alert.finding.clone()], &alert.actor, Source::Api, now)
+                    .await?;
+                let item = ingested.findings.first().ok_or_else(|| {
+                    crate::store::StoreError::Corrupt("ingest returned no finding".into())
+                })?;
+                (item.id, item.outcome)
+            }
+        };
         let evidence_link = alert.html_url.clone().unwrap_or_default();
         let command = match &alert.effect {
             Effect::Detected | Effect::Nothing => None,

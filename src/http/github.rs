@@ -45,14 +45,18 @@ pub async fn webhook(
     })?;
     let Some(secret) = app.settings.github_webhook_secret.as_ref() else {
         tracing::warn!("GitHub webhook delivery refused: GITHUB_WEBHOOK_SECRET is not set");
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::BadSignature(
+            "GitHub webhooks are not configured on this server",
+        ));
     };
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !signature_valid(secret.expose().as_bytes(), &body, signature) {
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::BadSignature(
+            "missing or invalid X-Hub-Signature-256 signature",
+        ));
     }
     let event = headers
         .get("x-github-event")

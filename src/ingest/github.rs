@@ -236,16 +236,48 @@ pub fn parse(event: &str, bytes: &[u8]) -> Result<Delivery, IngestError> {
         "ping" => Ok(Delivery::Ping {
             zen: json_from_slice::<Ping>(FORMAT, bytes)?.zen,
         }),
-        "code_scanning_alert" => code_scanning(bytes).map(|a| Delivery::Alert(Box::new(a))),
-        "dependabot_alert" => dependabot(bytes).map(|a| Delivery::Alert(Box::new(a))),
-        "secret_scanning_alert" => secret_scanning(bytes).map(|a| Delivery::Alert(Box::new(a))),
-        "repository_vulnerability_alert" => {
-            repository_vulnerability(bytes).map(|a| Delivery::Alert(Box::new(a)))
-        }
+        "code_scanning_alert" => finish(code_scanning(bytes)?),
+        "dependabot_alert" => finish(dependabot(bytes)?),
+        "secret_scanning_alert" => finish(secret_scanning(bytes)?),
+        "repository_vulnerability_alert" => finish(repository_vulnerability(bytes)?),
         other => Ok(Delivery::Unsupported {
             event: other.to_string(),
         }),
     }
+}
+
+/// The checks every finding passes before it is stored: a rule id and an asset are
+/// required, an empty title falls back to the rule id, list entries are trimmed, clipped,
+/// de-duplicated and at most 100.
+fn finish(mut alert: Alert) -> Result<Delivery, IngestError> {
+    let f = &mut alert.finding;
+    let missing = |what: &str| IngestError {
+        format: FORMAT,
+        message: format!("{}: the alert has no {what}", alert.event),
+        position: None,
+    };
+    f.rule_id = clip(&f.rule_id, MAX_TITLE);
+    f.asset = clip(&f.asset, MAX_TITLE);
+    if f.rule_id.is_empty() {
+        return Err(missing("rule or advisory id"));
+    }
+    if f.asset.is_empty() {
+        return Err(missing("repository"));
+    }
+    if f.title.trim().is_empty() {
+        f.title = f.rule_id.clone();
+    }
+    f.location = clip(&f.location, MAX_TITLE);
+    for list in [&mut f.tags, &mut f.references] {
+        let mut seen = std::collections::HashSet::new();
+        *list = list
+            .iter()
+            .map(|v| clip(v, MAX_TITLE))
+            .filter(|v| !v.is_empty() && seen.insert(v.clone()))
+            .take(100)
+            .collect();
+    }
+    Ok(Delivery::Alert(Box::new(alert)))
 }
 
 fn code_scanning(bytes: &[u8]) -> Result<Alert, IngestError> {
@@ -396,8 +428,6 @@ fn dependabot(bytes: &[u8]) -> Result<Alert, IngestError> {
         .join(" ");
     let mut references: Vec<String> = a.html_url.iter().cloned().collect();
     references.extend(adv.references.iter().filter_map(|r| r.url.clone()));
-    references.dedup();
-    references.truncate(100);
     let mut tags: Vec<String> = ecosystem.into_iter().collect();
     tags.extend(adv.cve_id.clone());
     tags.extend(range.map(|r| format!("vulnerable {r}")));
@@ -610,6 +640,26 @@ mod tests {
             assert_eq!(alert.actor.reference(), "github:42");
             assert_eq!(alert.finding.severity, Severity::Medium);
         }
+    }
+
+    #[test]
+    fn alerts_get_the_same_checks_as_any_finding() {
+        let body =
+            br#"{"action":"created","alert":{"number":3,"rule":{"id":"js/xss","description":" ",
+            "tags":["a","", "a", " b "]}},"repository":{"full_name":"o/r"}}"#;
+        let Delivery::Alert(alert) = parse("code_scanning_alert", body).unwrap() else {
+            panic!("not an alert");
+        };
+        assert_eq!(alert.finding.title, "js/xss");
+        assert_eq!(alert.finding.tags, ["a", "b"]);
+        let no_rule = br#"{"action":"created","alert":{"number":3,"rule":{"id":" "}},"repository":{"full_name":"o/r"}}"#;
+        let err = parse("code_scanning_alert", no_rule).unwrap_err();
+        assert_eq!(
+            err.message,
+            "code_scanning_alert: the alert has no rule or advisory id"
+        );
+        let no_repo = br#"{"action":"created","alert":{"number":3,"rule":{"id":"x"}},"repository":{"full_name":""}}"#;
+        assert!(parse("code_scanning_alert", no_repo).is_err());
     }
 
     #[test]

@@ -137,6 +137,12 @@ pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<(Format, Vec<NewFindi
             if trimmed == b"null" {
                 return Ok((Format::Trivy, Vec::new()));
             }
+            if trimmed.first() == Some(&b'[')
+                && trimmed.last() == Some(&b']')
+                && trimmed[1..trimmed.len() - 1].trim_ascii().is_empty()
+            {
+                return Ok((Format::Generic, Vec::new()));
+            }
             // Unrecognised: if it is not even well-formed JSON, say where it breaks.
             if detect(body).is_none() && matches!(trimmed.first(), Some(b'{' | b'[')) {
                 serde_json::from_slice::<serde::de::IgnoredAny>(body)

@@ -174,6 +174,18 @@ impl Store {
         }
     }
 
+    /// The id of the finding with this fingerprint, if there is one.
+    pub async fn finding_id(&self, fingerprint: &str) -> Result<Option<FindingId>, StoreError> {
+        let row = sqlx::query("SELECT key FROM findings WHERE fingerprint = $1")
+            .bind(fingerprint.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .ctx("looking up a fingerprint")?;
+        row.map(|r| r.try_get::<i64, _>(0).map(FindingId::from_key))
+            .transpose()
+            .ctx("looking up a fingerprint")
+    }
+
     pub async fn finding(&self, id: FindingId) -> Result<Option<StoredFinding>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM {} WHERE f.key = $1",
