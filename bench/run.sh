@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Foundation benchmarks: build the release binary, run bench/foundation.rs against it, and
-# write docs/benchmarks.md (machine info, the command, the results table, notes).
+# Benchmarks: build the release binary, run bench/foundation.rs and bench/formats.rs against
+# it, and write docs/benchmarks.md (machine info, the command, both results tables, notes).
 #
 # Usage: bench/run.sh            (from anywhere; needs PostgreSQL at 127.0.0.1:5432, user
 #                                 postgres with trust auth, or BENCH_PG_URL / BENCH_SKIP_PG=1)
-# Knobs: BENCH_RUNS (5), BENCH_CLI_RUNS (10), BENCH_READY_RUNS (10), BENCH_PG_URL, BENCH_SKIP_PG.
+# Knobs: BENCH_RUNS (5, both benches), BENCH_CLI_RUNS (10), BENCH_READY_RUNS (10), BENCH_PG_URL,
+#        BENCH_SKIP_PG.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,6 +23,13 @@ cargo bench --bench foundation 2>&1 | tee "$out/bench.log"
 results="$out/results.md"
 [[ -s "$results" ]] || { echo "no $results: the benchmark failed (see $out/bench.log)" >&2; exit 1; }
 
+echo "== cargo bench --bench formats" >&2
+# The harness writes bench/out/formats-results.md (and the two generated scanner files).
+rm -f "$out/formats-results.md"
+cargo bench --bench formats 2>&1 | tee "$out/formats-bench.log"
+formats="$out/formats-results.md"
+[[ -s "$formats" ]] || { echo "no $formats: the benchmark failed (see $out/formats-bench.log)" >&2; exit 1; }
+
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 cores=$(nproc)
 mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
@@ -37,7 +45,7 @@ pg_v=$(psql -h 127.0.0.1 -U postgres -Atc 'show server_version' 2>/dev/null || e
 cat <<EOF
 # Benchmarks
 
-Foundation performance targets, measured with \`bench/run.sh\`. Numbers come from one machine
+Foundation and scanner-format performance targets, measured with \`bench/run.sh\`. Numbers come from one machine
 and are only comparable with runs on the same machine; re-run the script after changes that
 touch ingest, the store or start-up.
 
@@ -54,7 +62,8 @@ touch ingest, the store or start-up.
 
 \`\`\`sh
 bench/run.sh
-# = cargo build --release && cargo bench --bench foundation, then this file is written
+# = cargo build --release && cargo bench --bench foundation && cargo bench --bench formats,
+#   then this file is written
 \`\`\`
 
 The harness (\`bench/foundation.rs\`, \`harness = false\`) spawns \`target/release/remedybot\` as a
@@ -82,6 +91,34 @@ writes \`findings-N.json\` only).
 
 EOF
 cat "$results"
+cat <<'EOF'
+
+## Scanner formats
+
+Measured by `bench/formats.rs` (`cargo bench --bench formats`, `harness = false`), the same
+way: the release binary is spawned as a child process and timed from the client side.
+
+1. **Inputs**: two generated files (fixed seed), written to `bench/out/`:
+   `sarif-10000.sarif`, a SARIF 2.1.0 log shaped like CodeQL's (one run, 300 rules with
+   descriptions, help and properties, 10,000 results over 2,000 files with regions and
+   partialFingerprints), and `trivy-10000.json`, a Trivy SchemaVersion 2 report of a
+   container image (5 targets, 10,000 vulnerabilities over 1,500 packages), both
+   pretty-printed as the tools write them. Each is checked first: auto-detected as its
+   format, and parsed by `ingest::parse` into exactly 10,000 findings with distinct
+   fingerprints.
+2. **End to end**: `serve` on a fresh SQLite file per run, the file as the body of one
+   `POST /api/v1/findings` without `format=` (so auto-detection is included): the first
+   import (parse, fingerprint, dedupe, store, route: reply `created` = 10,000), then the
+   same file again (reply `unchanged` = 10,000).
+3. **In-process**: `ingest::parse` alone, and `App::ingest` of the parsed findings into a
+   fresh SQLite file (store only), then again (unchanged).
+4. **Memory**: the peak heap (a counting global allocator in the bench binary) during parse,
+   and during parse + ingest + reply serialisation, as a multiple of the input size; and the
+   server's VmHWM after one import minus its VmRSS before the POST. The target is judged on
+   the in-process parse + ingest heap peak.
+
+EOF
+cat "$formats"
 cat <<'EOF'
 
 ## Notes
