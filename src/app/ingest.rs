@@ -50,7 +50,42 @@ pub struct IngestOutcome {
     pub findings: Vec<ItemOutcome>,
 }
 
+/// New findings stored per round trip within the batch's transaction.
+const NEW_CHUNK: usize = 1_000;
+
 impl App {
+    /// Open, insert and record the `Created` events of the pending new findings; empties
+    /// `pending` and returns their ids in order.
+    async fn store_new(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        pending: &mut Vec<NewFinding>,
+        event: &impl Fn(Change) -> Event,
+        kinds: &mut Vec<&'static str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FindingId>, AppError> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let policy = &self.settings.policy;
+        let changes: Vec<Change> = pending
+            .drain(..)
+            .map(|f| domain::open(f, policy, now))
+            .collect();
+        let states = changes
+            .iter()
+            .map(|c| FindingState::created(c, now))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| crate::store::StoreError::Corrupt("open() did not create".into()))?;
+        let ids = tx.insert_findings(&states, now).await?;
+        drop(states);
+        let events: Vec<Event> = changes.into_iter().map(event).collect();
+        kinds.extend(events.iter().map(|e| e.change.kind()));
+        let refs: Vec<(FindingId, &Event)> = ids.iter().copied().zip(events.iter()).collect();
+        tx.append(&refs).await?;
+        Ok(ids)
+    }
+
     /// Store a batch whole or not at all. Re-sending the same batch changes only
     /// `last_seen`/`times_seen`.
     #[tracing::instrument(skip_all, fields(batch = findings.len()))]
@@ -80,12 +115,19 @@ impl App {
         let mut tx = self.store.begin_write().await?;
         let fps: Vec<&str> = order.iter().map(|f| f.fingerprint.as_str()).collect();
         let mut existing = tx.findings_by_fingerprint(&fps).await?;
+        drop(fps);
 
-        let mut outcomes: Vec<(Option<FindingId>, Outcome)> = Vec::with_capacity(order.len());
-        let mut new_states: Vec<FindingState> = Vec::new();
-        let mut new_changes: Vec<Change> = Vec::new();
+        let mut result = IngestOutcome {
+            received,
+            ..IngestOutcome::default()
+        };
+        let mut kinds: Vec<&'static str> = Vec::new();
         let mut other_events: Vec<(FindingId, Event)> = Vec::new();
         let mut seen: Vec<FindingId> = Vec::new();
+        // New findings are stored a chunk at a time, so a large batch never holds every
+        // finding's state, event and JSON in memory at once.
+        let mut pending: Vec<NewFinding> = Vec::with_capacity(NEW_CHUNK.min(order.len()));
+        let mut created_ids: Vec<FindingId> = Vec::new();
         let event = |change: Change| Event {
             change,
             actor: actor.clone(),
@@ -93,85 +135,76 @@ impl App {
             at: now,
         };
 
-        for f in &order {
-            match existing.remove(f.fingerprint.as_str()) {
-                None => {
-                    let change = domain::open(f.clone(), policy, now);
-                    let state = FindingState::created(&change, now).ok_or_else(|| {
-                        crate::store::StoreError::Corrupt("open() did not create".into())
-                    })?;
-                    new_states.push(state);
-                    new_changes.push(change);
-                    outcomes.push((None, Outcome::Created));
+        for f in order {
+            let fingerprint = f.fingerprint.as_str().to_string();
+            let Some(stored) = existing.remove(&fingerprint) else {
+                result.findings.push(ItemOutcome {
+                    id: FindingId::from_key(0), // filled in once the chunk is stored
+                    fingerprint,
+                    outcome: Outcome::Created,
+                });
+                pending.push(f);
+                if pending.len() == NEW_CHUNK {
+                    created_ids.extend(
+                        self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
+                            .await?,
+                    );
                 }
-                Some(stored) => {
-                    let changes = decide(
-                        &stored.state,
-                        &Command::Observe(f.content()),
-                        actor,
-                        policy,
-                        now,
-                    )?;
-                    seen.push(stored.id);
-                    if changes.is_empty() {
-                        outcomes.push((Some(stored.id), Outcome::Unchanged));
-                        continue;
-                    }
-                    let reopened = changes.iter().any(|c| matches!(c, Change::Reopened { .. }));
-                    let mut state = stored.state;
-                    for c in changes {
-                        let e = event(c);
-                        state.apply(&e);
-                        other_events.push((stored.id, e));
-                    }
-                    tx.save(stored.id, &state, now).await?;
-                    outcomes.push((
-                        Some(stored.id),
-                        if reopened {
-                            Outcome::Reopened
-                        } else {
-                            Outcome::Updated
-                        },
-                    ));
+                continue;
+            };
+            let changes = decide(
+                &stored.state,
+                &Command::Observe(f.content()),
+                actor,
+                policy,
+                now,
+            )?;
+            seen.push(stored.id);
+            let outcome = if changes.is_empty() {
+                Outcome::Unchanged
+            } else if changes.iter().any(|c| matches!(c, Change::Reopened { .. })) {
+                Outcome::Reopened
+            } else {
+                Outcome::Updated
+            };
+            if !changes.is_empty() {
+                let mut state = stored.state;
+                for c in changes {
+                    let e = event(c);
+                    state.apply(&e);
+                    kinds.push(e.change.kind());
+                    other_events.push((stored.id, e));
                 }
+                tx.save(stored.id, &state, now).await?;
             }
+            result.findings.push(ItemOutcome {
+                id: stored.id,
+                fingerprint,
+                outcome,
+            });
         }
-
-        let new_ids = tx.insert_findings(&new_states, now).await?;
+        created_ids.extend(
+            self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
+                .await?,
+        );
         tx.touch_seen(&seen, now).await?;
-        let mut events: Vec<(FindingId, Event)> = new_ids
-            .iter()
-            .copied()
-            .zip(new_changes.into_iter().map(event))
-            .collect();
-        events.append(&mut other_events);
-        let refs: Vec<(FindingId, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
+        let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
         tx.append(&refs).await?;
         tx.commit().await?;
 
-        let mut new_ids = new_ids.into_iter();
-        let mut result = IngestOutcome {
-            received,
-            ..IngestOutcome::default()
-        };
-        for (f, (id, outcome)) in order.iter().zip(outcomes) {
-            let id = match id {
-                Some(id) => id,
-                None => new_ids
-                    .next()
-                    .ok_or_else(|| crate::store::StoreError::Corrupt("missing new id".into()))?,
-            };
-            match outcome {
-                Outcome::Created => result.created += 1,
+        let mut created_ids = created_ids.into_iter();
+        for item in &mut result.findings {
+            match item.outcome {
+                Outcome::Created => {
+                    result.created += 1;
+                    item.id = created_ids.next().ok_or_else(|| {
+                        crate::store::StoreError::Corrupt("missing new id".into())
+                    })?;
+                }
                 Outcome::Updated => result.updated += 1,
                 Outcome::Unchanged => result.unchanged += 1,
                 Outcome::Reopened => result.reopened += 1,
             }
-            result.findings.push(ItemOutcome {
-                id,
-                fingerprint: f.fingerprint.as_str().to_string(),
-                outcome,
-            });
         }
         for o in [
             Outcome::Created,
@@ -182,8 +215,8 @@ impl App {
             let n = result.findings.iter().filter(|i| i.outcome == o).count();
             self.metrics.record_ingested(o.as_str(), n as u64);
         }
-        for (_, e) in &events {
-            self.metrics.record_transition(e.change.kind());
+        for kind in kinds {
+            self.metrics.record_transition(kind);
         }
         tracing::info!(
             created = result.created,

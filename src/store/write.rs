@@ -72,7 +72,7 @@ impl WriteTx {
         &mut self,
         fingerprints: &[&str],
     ) -> Result<HashMap<String, StoredFinding>, StoreError> {
-        let mut found = HashMap::with_capacity(fingerprints.len());
+        let mut found = HashMap::new();
         for chunk in fingerprints.chunks(self.rows_per_statement(1)) {
             let mut q = Sql::new(
                 self.backend,
