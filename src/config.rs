@@ -72,6 +72,27 @@ struct FileConfig {
     documentation: DocumentationFile,
     #[serde(default)]
     risk: RiskFile,
+    #[serde(default)]
+    ingest: IngestFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestFile {
+    missing_in_full_scan: Option<MissingPolicy>,
+}
+
+/// What a full scan records for an open finding it no longer reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingPolicy {
+    /// Verification evidence ("not seen in latest scan"); approvals still decide.
+    #[default]
+    Evidence,
+    /// A comment in the trail, not counted as evidence.
+    Comment,
+    /// Nothing.
+    Ignore,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +141,8 @@ pub struct Settings {
     pub ingest_token: Option<Secret>,
     /// `GITHUB_WEBHOOK_SECRET`: the secret GitHub signs webhook deliveries with.
     pub github_webhook_secret: Option<Secret>,
+    /// `[ingest] missing_in_full_scan`.
+    pub missing_in_full_scan: MissingPolicy,
     pub policy: Policy,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
@@ -137,6 +160,7 @@ impl Default for Settings {
             },
             ingest_token: None,
             github_webhook_secret: None,
+            missing_in_full_scan: MissingPolicy::default(),
             policy: Policy::default(),
             source: None,
         }
@@ -313,6 +337,9 @@ impl Settings {
         }
         if let Some(v) = file.documentation.evidence_required {
             policy.evidence_required = v;
+        }
+        if let Some(m) = file.ingest.missing_in_full_scan {
+            s.missing_in_full_scan = m;
         }
         if let Some(days) = file.risk.max_acceptance_days {
             if days == 0 {

@@ -550,3 +550,54 @@ fn url_parts(url: &str) -> UrlParts {
         database: database.to_string(),
     }
 }
+
+#[tokio::test]
+async fn full_scan_parameters_are_checked_and_reported() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(db.app().await).await;
+    for query in [
+        "?scan=sometimes",
+        "?scope_source=x&scope_asset=y",
+        "?scan=full&scope_source=x",
+    ] {
+        let resp = server
+            .post(&format!("/api/v1/findings{query}"), generic_json(1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{query}");
+    }
+    let full: Value = server
+        .post("/api/v1/findings?scan=full", generic_json(2))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(full["not_seen"], serde_json::json!([]));
+    let one_gone: Value = server
+        .post("/api/v1/findings?scan=full", generic_json(1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // generic_json's two findings sit on different assets (service-0 and service-1), so the
+    // second, whose asset this scan did not cover, is not "not seen".
+    assert_eq!(one_gone["not_seen"], serde_json::json!([]));
+    let scoped: Value = server
+        .post(
+            "/api/v1/findings?scan=full&scope_source=semgrep&scope_asset=service-1",
+            "[]",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scoped["not_seen"], serde_json::json!(["F-2"]));
+    server.stop().await;
+}

@@ -205,6 +205,44 @@ fn a_finding_is_walked_to_closure_from_the_command_line() {
 }
 
 #[test]
+fn a_full_scan_from_the_command_line_reports_what_disappeared() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    // Findings 0 and 5 share an asset (service-0): a scan without 5 no longer reports it.
+    let all: Vec<serde_json::Value> = serde_json::from_str(&generic_json(6)).unwrap();
+    let both = write_file(
+        &dir,
+        "both.json",
+        &serde_json::to_string(&[&all[0], &all[5]]).unwrap(),
+    );
+    let one = write_file(
+        &dir,
+        "one.json",
+        &serde_json::to_string(&[&all[0]]).unwrap(),
+    );
+    assert!(remedybot(&db, &["ingest", &both]).status.success());
+    let out = remedybot(&db, &["ingest", "--full-scan", &one]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 unchanged, 0 reopened, 1 not seen in this full scan"),
+        "{}",
+        stdout(&out)
+    );
+    let show = stdout(&remedybot(&db, &["show", "F-2"]));
+    assert!(
+        show.contains(
+            "evidence recorded: not seen in the latest full scan by semgrep of service-0"
+        ),
+        "{show}"
+    );
+    let usage = remedybot(
+        &db,
+        &["ingest", "--scope-source", "x", "--scope-asset", "y", &one],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
 fn ingest_from_stdin() {
     let db = TestDb::sqlite();
     let out = run_with_stdin(&db, &["ingest", "-"], Some(generic_json(2).as_bytes()));

@@ -5,7 +5,8 @@ mod common;
 
 use chrono::Duration;
 use common::{TestDb, finding, ts};
-use remedybot::app::{App, AppError, Outcome};
+use remedybot::app::{App, AppError, IngestOptions, Outcome};
+use remedybot::config::MissingPolicy;
 use remedybot::domain::{
     Actor, Command, DecisionKind, Evidence, FindingId, FindingState, FixPlan, Proposal, RcaAnswers,
     Refusal, Severity, Source, Stage, TriageAnswers,
@@ -816,6 +817,160 @@ async fn long_listings_page_through_every_row_in_order() {
         assert_eq!(page[0].id, all[4_000].id);
         assert_eq!(page[5_999].id, all[9_999].id);
         db.cleanup().await;
+    }
+}
+
+async fn full_scan(
+    app: &App,
+    items: Vec<remedybot::domain::NewFinding>,
+    scope: &[(&str, &str)],
+    at: &str,
+) -> Vec<FindingId> {
+    let options = IngestOptions {
+        full_scan: true,
+        scope: scope
+            .iter()
+            .map(|(s, a)| (s.to_string(), a.to_string()))
+            .collect(),
+    };
+    app.ingest_with(
+        items,
+        &options,
+        &Actor::new("api", "ci", "CI"),
+        Source::Api,
+        ts(at),
+    )
+    .await
+    .expect("full scan")
+    .not_seen
+}
+
+#[tokio::test]
+async fn a_full_scan_records_what_it_no_longer_reports_once_as_evidence() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        // 0, 5 and 10 are on service-0; 1 is on service-1.
+        let out = ingest(
+            &app,
+            [0, 5, 10, 1].map(|i| finding(i, Severity::High)).to_vec(),
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
+        let [f0, _f5, f10, f1] = [0, 1, 2, 3].map(|i| out.findings[i].id);
+
+        let gone = full_scan(
+            &app,
+            vec![finding(0, Severity::High), finding(5, Severity::High)],
+            &[],
+            "2026-01-02T00:00:00Z",
+        )
+        .await;
+        assert_eq!(
+            gone,
+            vec![f10],
+            "{}: only service-0 was scanned",
+            db.backend
+        );
+        let f = app.store.finding(f10).await.unwrap().unwrap();
+        assert_eq!(f.state.stage, Stage::New, "evidence, never a closure");
+        assert!(
+            f.state.evidence[0]
+                .rescan_result
+                .starts_with("not seen in the latest full scan by semgrep of service-0")
+        );
+        assert_eq!(
+            app.store.trail(f10).await.unwrap().last().unwrap().kind,
+            "evidence_recorded"
+        );
+
+        // Still absent: recorded once, not on every scan.
+        let again = full_scan(
+            &app,
+            vec![finding(0, Severity::High), finding(5, Severity::High)],
+            &[],
+            "2026-01-03T00:00:00Z",
+        )
+        .await;
+        assert!(again.is_empty());
+        // Seen again, then gone again: recorded again.
+        full_scan(
+            &app,
+            [0, 5, 10].map(|i| finding(i, Severity::High)).to_vec(),
+            &[],
+            "2026-01-04T00:00:00Z",
+        )
+        .await;
+        let gone = full_scan(
+            &app,
+            vec![finding(0, Severity::High)],
+            &[],
+            "2026-01-05T00:00:00Z",
+        )
+        .await;
+        assert_eq!(gone.len(), 2, "5 and 10");
+        assert!(!gone.contains(&f0));
+
+        // A clean scan of service-1 names its scope explicitly.
+        let gone = full_scan(
+            &app,
+            vec![],
+            &[("semgrep", "service-1")],
+            "2026-01-06T00:00:00Z",
+        )
+        .await;
+        assert_eq!(gone, vec![f1]);
+        // A plain ingest never records absence.
+        let plain = ingest(&app, vec![], "2026-01-07T00:00:00Z").await;
+        assert!(plain.not_seen.is_empty());
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn what_a_full_scan_records_is_configurable() {
+    for (policy, kind) in [
+        (MissingPolicy::Comment, Some("commented")),
+        (MissingPolicy::Ignore, None),
+    ] {
+        let db = TestDb::sqlite();
+        let mut settings = db.settings();
+        settings.missing_in_full_scan = policy;
+        let app = db.app_with(settings).await;
+        let out = ingest(
+            &app,
+            vec![finding(0, Severity::Low), finding(5, Severity::Low)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
+        let gone = full_scan(
+            &app,
+            vec![finding(0, Severity::Low)],
+            &[],
+            "2026-01-02T00:00:00Z",
+        )
+        .await;
+        let trail = app.store.trail(out.findings[1].id).await.unwrap();
+        match kind {
+            Some(k) => {
+                assert_eq!(gone, vec![out.findings[1].id]);
+                assert_eq!(trail.last().unwrap().kind, k);
+                assert!(
+                    app.store
+                        .finding(out.findings[1].id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .state
+                        .evidence
+                        .is_empty()
+                );
+            }
+            None => {
+                assert!(gone.is_empty());
+                assert_eq!(trail.len(), 1);
+            }
+        }
     }
 }
 

@@ -17,6 +17,9 @@ CREATE TABLE findings (
     first_seen    BIGINT  NOT NULL,
     last_seen     BIGINT  NOT NULL,
     times_seen    BIGINT  NOT NULL,
+    -- set when a full scan of the finding's source and asset no longer reported it; cleared
+    -- when a scan sees it again
+    missing_since BIGINT,
     opened_at     BIGINT  NOT NULL,
     closed_at     BIGINT,
     updated_at    BIGINT  NOT NULL

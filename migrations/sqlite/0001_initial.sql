@@ -17,6 +17,9 @@ CREATE TABLE findings (
     first_seen    INTEGER NOT NULL,
     last_seen     INTEGER NOT NULL,
     times_seen    INTEGER NOT NULL,
+    -- set when a full scan of the finding's source and asset no longer reported it; cleared
+    -- when a scan sees it again
+    missing_since INTEGER,
     opened_at     INTEGER NOT NULL,
     closed_at     INTEGER,
     updated_at    INTEGER NOT NULL

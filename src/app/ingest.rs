@@ -1,14 +1,16 @@
 //! Ingest a batch: deduplicate by fingerprint, create new findings, record changes and
 //! regressions for known ones, and touch `last_seen` for the rest — all in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{App, AppError};
+use crate::config::MissingPolicy;
 use crate::domain::{
-    self, Actor, Change, Command, Event, FindingId, FindingState, NewFinding, Source, decide,
+    self, Actor, Change, Command, Event, Evidence, FindingId, FindingState, NewFinding, Source,
+    decide,
 };
 
 /// What happened to one fingerprint of the batch.
@@ -48,12 +50,87 @@ pub struct IngestOutcome {
     pub unchanged: usize,
     pub reopened: usize,
     pub findings: Vec<ItemOutcome>,
+    /// Open findings a full scan no longer reported (see [`IngestOptions::full_scan`]).
+    pub not_seen: Vec<FindingId>,
+}
+
+/// How to treat a batch.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// The batch is a complete scan: open findings of the same source and asset that it does
+    /// not report are recorded as "not seen in latest scan" (per `[ingest]
+    /// missing_in_full_scan`). Never a closure: approvals still decide.
+    pub full_scan: bool,
+    /// (source, asset) pairs the scan covered besides those of its findings — needed when a
+    /// scan of a target found nothing at all.
+    pub scope: Vec<(String, String)>,
+}
+
+/// One full scan's scope, for [`App::record_missing`].
+struct Scan<'a> {
+    source: &'a str,
+    asset: &'a str,
+    actor: &'a Actor,
+    via: Source,
+    at: DateTime<Utc>,
 }
 
 /// New findings stored per round trip within the batch's transaction.
 const NEW_CHUNK: usize = 1_000;
 
 impl App {
+    /// Record "not seen in latest scan" on the open findings of the scan's source and asset
+    /// that it did not report, once per absence (a finding is marked until a scan sees it
+    /// again). Returns their ids.
+    async fn record_missing(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        scan: &Scan<'_>,
+        events: &mut Vec<(FindingId, Event)>,
+        kinds: &mut Vec<&'static str>,
+    ) -> Result<Vec<FindingId>, AppError> {
+        let text = format!(
+            "not seen in the latest full scan by {} of {} ({})",
+            scan.source,
+            scan.asset,
+            scan.at.format("%Y-%m-%d %H:%M UTC")
+        );
+        let command = match self.settings.missing_in_full_scan {
+            MissingPolicy::Ignore => return Ok(Vec::new()),
+            MissingPolicy::Evidence => Command::RecordEvidence(Evidence {
+                link: String::new(),
+                rescan_result: text,
+            }),
+            MissingPolicy::Comment => Command::Comment { text, link: None },
+        };
+        let ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
+        for id in &ids {
+            let stored = tx.finding(*id).await?.ok_or(AppError::NotFound(*id))?;
+            let changes = decide(
+                &stored.state,
+                &command,
+                scan.actor,
+                &self.settings.policy,
+                scan.at,
+            )?;
+            let mut state = stored.state;
+            for change in changes {
+                let e = Event {
+                    change,
+                    actor: scan.actor.clone(),
+                    source: scan.via,
+                    at: scan.at,
+                };
+                state.apply(&e);
+                kinds.push(e.change.kind());
+                events.push((*id, e));
+            }
+            tx.save(*id, &state, scan.at).await?;
+        }
+        tx.mark_missing(&ids, scan.at).await?;
+        Ok(ids)
+    }
+
     /// Open, insert and record the `Created` events of the pending new findings; empties
     /// `pending` and returns their ids in order.
     async fn store_new(
@@ -88,10 +165,23 @@ impl App {
 
     /// Store a batch whole or not at all. Re-sending the same batch changes only
     /// `last_seen`/`times_seen`.
-    #[tracing::instrument(skip_all, fields(batch = findings.len()))]
     pub async fn ingest(
         &self,
         findings: Vec<NewFinding>,
+        actor: &Actor,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
+        self.ingest_with(findings, &IngestOptions::default(), actor, source, now)
+            .await
+    }
+
+    /// [`App::ingest`] with options.
+    #[tracing::instrument(skip_all, fields(batch = findings.len(), full_scan = options.full_scan))]
+    pub async fn ingest_with(
+        &self,
+        findings: Vec<NewFinding>,
+        options: &IngestOptions,
         actor: &Actor,
         source: Source,
         now: DateTime<Utc>,
@@ -135,7 +225,11 @@ impl App {
             at: now,
         };
 
+        let mut scope: BTreeSet<(String, String)> = options.scope.iter().cloned().collect();
         for f in order {
+            if options.full_scan {
+                scope.insert((f.source.clone(), f.asset.clone()));
+            }
             let fingerprint = f.fingerprint.as_str().to_string();
             let Some(stored) = existing.remove(&fingerprint) else {
                 result.findings.push(ItemOutcome {
@@ -188,6 +282,21 @@ impl App {
                 .await?,
         );
         tx.touch_seen(&seen, now).await?;
+        if options.full_scan {
+            for (src, asset) in &scope {
+                let scan = Scan {
+                    source: src,
+                    asset,
+                    actor,
+                    via: source,
+                    at: now,
+                };
+                let missing = self
+                    .record_missing(&mut tx, &scan, &mut other_events, &mut kinds)
+                    .await?;
+                result.not_seen.extend(missing);
+            }
+        }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
         tx.append(&refs).await?;
         tx.commit().await?;

@@ -17,7 +17,7 @@ use crate::telemetry::Metrics;
 
 pub use commands::CommandOutcome;
 pub use github::GitHubOutcome;
-pub use ingest::{IngestOutcome, ItemOutcome, Outcome};
+pub use ingest::{IngestOptions, IngestOutcome, ItemOutcome, Outcome};
 
 /// Errors from application services.
 #[derive(Debug, thiserror::Error)]

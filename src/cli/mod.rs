@@ -70,6 +70,17 @@ enum Command {
         /// Print the full result as JSON: the counts and one entry per finding.
         #[arg(long)]
         json: bool,
+        /// The file is a complete scan: open findings of the same source and asset that it
+        /// no longer reports are recorded as "not seen in latest scan".
+        #[arg(long)]
+        full_scan: bool,
+        /// With --full-scan: a source the scan covered even if it found nothing (with
+        /// --scope-asset).
+        #[arg(long, requires_all = ["full_scan", "scope_asset"])]
+        scope_source: Option<String>,
+        /// With --full-scan: the asset that goes with --scope-source.
+        #[arg(long, requires_all = ["full_scan", "scope_source"])]
+        scope_asset: Option<String>,
     },
     /// List findings.
     Findings {
@@ -279,13 +290,28 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             running.handle.await.context("server task")??;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { file, format, json } => {
+        Command::Ingest {
+            file,
+            format,
+            json,
+            full_scan,
+            scope_source,
+            scope_asset,
+        } => {
             let bytes = read_input(file)?;
             let (format, findings) = crate::ingest::parse(Some(format), &bytes)
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             let app = open_app(&cli, true).await?;
+            let options = crate::app::IngestOptions {
+                full_scan: *full_scan,
+                scope: scope_source
+                    .iter()
+                    .cloned()
+                    .zip(scope_asset.iter().cloned())
+                    .collect(),
+            };
             let outcome = app
-                .ingest(findings, &cli_actor(), Source::Cli, Utc::now())
+                .ingest_with(findings, &options, &cli_actor(), Source::Cli, Utc::now())
                 .await?;
             if *json {
                 let mut reply = serde_json::to_value(&outcome)?;
@@ -293,13 +319,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&reply)?);
             } else {
                 println!(
-                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened",
+                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened{}",
                     format.name(),
                     outcome.received,
                     outcome.created,
                     outcome.updated,
                     outcome.unchanged,
-                    outcome.reopened
+                    outcome.reopened,
+                    if *full_scan {
+                        format!(", {} not seen in this full scan", outcome.not_seen.len())
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth::require_bearer;
 use super::error::ApiError;
-use crate::app::App;
+use crate::app::{App, IngestOptions};
 use crate::domain::{Actor, FindingId, Severity, Source, Stage};
 use crate::ingest;
 use crate::store::{FindingFilter, StoredEvent};
@@ -20,6 +20,37 @@ use crate::store::{FindingFilter, StoredEvent};
 #[derive(Deserialize)]
 pub struct IngestParams {
     format: Option<String>,
+    /// `full`: the body is a complete scan (see `IngestOptions::full_scan`).
+    scan: Option<String>,
+    /// With `scan=full`: a source and asset the scan covered even if it found nothing there.
+    scope_source: Option<String>,
+    scope_asset: Option<String>,
+}
+
+impl IngestParams {
+    fn options(&self) -> Result<IngestOptions, ApiError> {
+        let full_scan = match self.scan.as_deref() {
+            None | Some("partial") => false,
+            Some("full") => true,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "scan=`{other}`: expected `full` or `partial`"
+                )));
+            }
+        };
+        let scope = match (&self.scope_source, &self.scope_asset) {
+            (None, None) => Vec::new(),
+            (Some(s), Some(a)) if full_scan && !s.trim().is_empty() && !a.trim().is_empty() => {
+                vec![(s.trim().to_string(), a.trim().to_string())]
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "scope_source and scope_asset go together, with scan=full".into(),
+                ));
+            }
+        };
+        Ok(IngestOptions { full_scan, scope })
+    }
 }
 
 /// `POST /api/v1/findings`
@@ -38,11 +69,12 @@ pub async fn post_findings(
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
     })?;
+    let options = params.options()?;
     let (format, findings) =
         ingest::parse(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
     let actor = Actor::new("api", "ingest-token", "ingest API");
     let outcome = app
-        .ingest(findings, &actor, Source::Api, Utc::now())
+        .ingest_with(findings, &options, &actor, Source::Api, Utc::now())
         .await?;
     let mut reply = serde_json::to_value(outcome).map_err(|_| ApiError::Internal)?;
     reply["format"] = json!(format.name());

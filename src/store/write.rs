@@ -247,12 +247,55 @@ impl WriteTx {
         for chunk in ids.chunks(self.rows_per_statement(1) - 1) {
             let mut q = Sql::new(self.backend, "UPDATE findings SET last_seen = ");
             q.bind(to_ms(at))
-                .push(", times_seen = times_seen + 1 WHERE key IN ")
+                .push(", times_seen = times_seen + 1, missing_since = NULL WHERE key IN ")
                 .bind_list(chunk.iter().map(|id| id.key()));
             q.build()
                 .execute(&mut *self.tx)
                 .await
                 .ctx("recording sightings")?;
+        }
+        Ok(())
+    }
+
+    /// Open findings of `source` and `asset` that were not seen at `scan_at` (so not in the
+    /// scan being stored) and not already marked missing.
+    pub async fn unseen_in_scan(
+        &mut self,
+        source: &str,
+        asset: &str,
+        scan_at: DateTime<Utc>,
+    ) -> Result<Vec<FindingId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key FROM findings WHERE source = $1 AND asset = $2 AND last_seen < $3 \
+             AND missing_since IS NULL AND stage NOT IN ('closed', 'accepted') ORDER BY key",
+        )
+        .bind(source.to_string())
+        .bind(asset.to_string())
+        .bind(to_ms(scan_at))
+        .fetch_all(&mut *self.tx)
+        .await
+        .ctx("finding what a scan no longer reports")?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0).map(FindingId::from_key))
+            .collect::<Result<_, _>>()
+            .ctx("finding what a scan no longer reports")
+    }
+
+    /// Mark findings as missing from a full scan since `at`.
+    pub async fn mark_missing(
+        &mut self,
+        ids: &[FindingId],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(self.rows_per_statement(1) - 1) {
+            let mut q = Sql::new(self.backend, "UPDATE findings SET missing_since = ");
+            q.bind(to_ms(at))
+                .push(" WHERE key IN ")
+                .bind_list(chunk.iter().map(|id| id.key()));
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .ctx("marking findings missing")?;
         }
         Ok(())
     }

@@ -1,0 +1,10 @@
+//! `remedybot::ingest::parse(None, data)`: format detection, then whichever parser it
+//! picks (or the empty / `null` shortcuts). It must return findings or an error, never
+//! panic. The result is ignored; a panic (or abort) is the failure.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = remedybot::ingest::parse(None, data);
+});
