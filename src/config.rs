@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
+use crate::routing::{CodeOwners, RouteFile, Router};
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://remedybot.db";
@@ -74,6 +75,17 @@ struct FileConfig {
     risk: RiskFile,
     #[serde(default)]
     ingest: IngestFile,
+    #[serde(default)]
+    routing: RoutingFile,
+    #[serde(default)]
+    routes: Vec<RouteFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoutingFile {
+    /// A CODEOWNERS file, relative to the config file.
+    codeowners: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +155,8 @@ pub struct Settings {
     pub github_webhook_secret: Option<Secret>,
     /// `[ingest] missing_in_full_scan`.
     pub missing_in_full_scan: MissingPolicy,
+    /// `[[routes]]`: who owns a new finding and where it is announced.
+    pub router: Router,
     pub policy: Policy,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
@@ -161,6 +175,7 @@ impl Default for Settings {
             ingest_token: None,
             github_webhook_secret: None,
             missing_in_full_scan: MissingPolicy::default(),
+            router: Router::default(),
             policy: Policy::default(),
             source: None,
         }
@@ -341,6 +356,25 @@ impl Settings {
         if let Some(m) = file.ingest.missing_in_full_scan {
             s.missing_in_full_scan = m;
         }
+        let codeowners = match &file.routing.codeowners {
+            None => None,
+            Some(rel) => {
+                let full = path.parent().unwrap_or(Path::new(".")).join(rel);
+                let text = std::fs::read_to_string(&full).map_err(|e| {
+                    invalid(
+                        "routing.codeowners".into(),
+                        format!("cannot read {}: {e}", full.display()),
+                    )
+                })?;
+                Some(CodeOwners::parse(&text).map_err(|m| {
+                    invalid(
+                        "routing.codeowners".into(),
+                        format!("{}: {m}", full.display()),
+                    )
+                })?)
+            }
+        };
+        s.router = Router::new(&file.routes, codeowners).map_err(|(k, m)| invalid(k, m))?;
         if let Some(days) = file.risk.max_acceptance_days {
             if days == 0 {
                 return Err(invalid(

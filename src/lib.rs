@@ -5,6 +5,7 @@
 //! - [`config`]: the typed settings tree (defaults → file → environment).
 //! - [`store`]: sqlx persistence on SQLite or PostgreSQL: events (hash-chained), projections.
 //! - [`ingest`]: bytes → validated `NewFinding`s (one file per input format).
+//! - [`routing`]: which rule a finding falls under: owner and chat channels (pure).
 //! - [`app`]: application services used by HTTP, CLI and jobs: ingest, commands, queries.
 //! - [`report`]: metrics over the store (backlog, overdue, time to remediate).
 //! - [`http`]: the axum router, extractors and `ApiError`.
@@ -19,6 +20,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod report;
+pub mod routing;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -243,6 +243,98 @@ fn a_full_scan_from_the_command_line_reports_what_disappeared() {
 }
 
 #[test]
+fn routing_rules_assign_owners_and_explain_themselves() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        &dir,
+        "CODEOWNERS",
+        "* @acme/security\nsrc/file_1*.py @acme/payments\n",
+    );
+    let config = write_file(
+        &dir,
+        "remedybot.toml",
+        r##"
+[routing]
+codeowners = "CODEOWNERS"
+
+[[routes]]
+name = "critical"
+severity = ["critical"]
+owner = "slack:UCRIT"
+slack_channels = ["#sec-critical"]
+
+[[routes]]
+name = "payments"
+codeowner = ["@acme/payments"]
+owner = "codeowners"
+
+[[routes]]
+name = "default"
+owner = "security-team"
+"##,
+    );
+    // generic_json: item 0 is critical, item 1 is high at src/file_1.py, item 2 medium.
+    let file = write_file(&dir, "f.json", &generic_json(3));
+    let out = remedybot(&db, &["--config", &config, "ingest", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&remedybot(
+        &db,
+        &["--config", &config, "findings", "--json"],
+    ));
+    let rows: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let owner = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["owner"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(owner("F-1"), "slack:UCRIT");
+    assert_eq!(owner("F-2"), "@acme/payments");
+    assert_eq!(owner("F-3"), "security-team");
+
+    let explain = stdout(&remedybot(
+        &db,
+        &["--config", &config, "route", "--explain", "F-2"],
+    ));
+    assert!(
+        explain.contains("✗ critical: severity high not in [critical]"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("✓ payments: CODEOWNERS gives `src/file_1.py` to @acme/payments"),
+        "{explain}"
+    );
+    assert!(explain.contains("→ owner @acme/payments"), "{explain}");
+    let from_file = stdout(&remedybot(&db, &["--config", &config, "route", &file]));
+    assert!(
+        from_file.contains("#3  semgrep medium rule-2 on service-2"),
+        "{from_file}"
+    );
+    assert!(
+        from_file.contains("✓ default: no conditions: matches every finding"),
+        "{from_file}"
+    );
+
+    let bad = write_file(
+        &dir,
+        "bad.toml",
+        "[[routes]]\nname = \"everything\"\n\n[[routes]]\nname = \"late\"\nseverity = [\"low\"]\n",
+    );
+    let out = remedybot(&db, &["--config", &bad, "check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`routes[1] (late)`: can never match: `everything` (routes[0])"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn ingest_from_stdin() {
     let db = TestDb::sqlite();
     let out = run_with_stdin(&db, &["ingest", "-"], Some(generic_json(2).as_bytes()));

@@ -145,9 +145,20 @@ impl App {
             return Ok(Vec::new());
         }
         let policy = &self.settings.policy;
+        let router = &self.settings.router;
         let changes: Vec<Change> = pending
             .drain(..)
-            .map(|f| domain::open(f, policy, now))
+            .map(|mut f| {
+                if router.is_empty() {
+                    return domain::open(f, policy, now);
+                }
+                // The input's own owner wins; otherwise the matching rule's.
+                let routed = router.route(&f);
+                if f.owner.is_none() {
+                    f.owner = routed.owner;
+                }
+                domain::open_routed(f, routed.route, policy, now)
+            })
             .collect();
         let states = changes
             .iter()

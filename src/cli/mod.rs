@@ -140,6 +140,17 @@ enum Command {
     },
     /// Validate the config file and exit (0 if valid).
     CheckConfig,
+    /// Show which routing rule a finding, or each finding of an input file, falls under.
+    Route {
+        /// A finding id (F-1042), or an input file in any ingest format (- for stdin).
+        target: String,
+        /// Also say why each rule before the matching one did not match.
+        #[arg(long)]
+        explain: bool,
+        /// The input file's format (for a file).
+        #[arg(long, default_value = "auto")]
+        format: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -187,6 +198,10 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn require_existing_sqlite_for(settings: &Settings) -> anyhow::Result<()> {
+    server::require_existing_sqlite(&settings.database.url)
 }
 
 /// The config file: `--config`, else `REMEDYBOT_CONFIG` (empty counts as unset).
@@ -249,6 +264,47 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Route {
+            target,
+            explain,
+            format,
+        } => {
+            let settings = load_settings(&cli)?;
+            let router = &settings.router;
+            if router.is_empty() {
+                println!(
+                    "no [[routes]] configured: findings keep the owner their input gives (see docs/routing.md)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let findings = match target.parse::<FindingId>() {
+                Ok(id) => {
+                    require_existing_sqlite_for(&settings)?;
+                    let store = server::open_store(&settings).await?;
+                    let f = store
+                        .finding(id)
+                        .await?
+                        .with_context(|| format!("finding {id} not found"))?;
+                    vec![(id.to_string(), f.state.as_new_finding())]
+                }
+                Err(_) => {
+                    let bytes = read_input(target)?;
+                    let (_, parsed) = crate::ingest::parse(Some(format), &bytes)
+                        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+                    parsed
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, f)| (format!("#{}", i + 1), f))
+                        .collect()
+                }
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for (label, f) in &findings {
+                output::route_explanation(&mut out, label, f, router, *explain)?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
             let Some(path) = config_path(&cli) else {

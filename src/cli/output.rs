@@ -4,6 +4,8 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::NewFinding;
+use crate::routing::Router;
 use crate::store::{FindingSummary, SummaryReport};
 
 /// Cut `s` to at most `max` characters, marking the cut with `…`.
@@ -99,6 +101,48 @@ pub fn summary_text(r: &SummaryReport) -> String {
         r.closed_fixed, r.regressions
     ));
     s
+}
+
+/// `remedybot route`: the matching rule and its result, and with `explain` every rule tried.
+pub fn route_explanation(
+    out: &mut impl Write,
+    label: &str,
+    f: &NewFinding,
+    router: &Router,
+    explain: bool,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{label}  {} {} {} on {}{}",
+        f.source,
+        f.severity,
+        f.rule_id,
+        f.asset,
+        if f.location.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", f.location)
+        }
+    )?;
+    let (steps, routed) = router.explain(f);
+    for step in &steps {
+        if !step.matched && !explain {
+            continue;
+        }
+        let mark = if step.matched { "✓" } else { "✗" };
+        writeln!(out, "  {mark} {}: {}", step.route, step.reasons.join("; "))?;
+    }
+    let mut result = vec![format!(
+        "owner {}",
+        routed.owner.as_deref().unwrap_or("(none)")
+    )];
+    if !routed.slack_channels.is_empty() {
+        result.push(format!("slack {}", routed.slack_channels.join(" ")));
+    }
+    if !routed.discord_channels.is_empty() {
+        result.push(format!("discord {}", routed.discord_channels.join(" ")));
+    }
+    writeln!(out, "  → {}", result.join(", "))
 }
 
 #[cfg(test)]

@@ -185,6 +185,9 @@ pub struct FindingState {
     pub tags: Vec<String>,
     pub references: Vec<String>,
     pub owner: Option<String>,
+    /// The routing rule the finding fell under when it was created.
+    #[serde(default)]
+    pub route: Option<String>,
     pub stage: Stage,
     pub resolution: Option<Resolution>,
     pub duplicate_of: Option<String>,
@@ -207,6 +210,23 @@ pub struct FindingState {
 }
 
 impl FindingState {
+    /// The finding as a scanner would report it now (for routing and explanations).
+    pub fn as_new_finding(&self) -> NewFinding {
+        NewFinding {
+            fingerprint: self.fingerprint.clone(),
+            source: self.source.clone(),
+            rule_id: self.rule_id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            severity: self.severity,
+            asset: self.asset.clone(),
+            location: self.location.clone(),
+            tags: self.tags.clone(),
+            references: self.references.clone(),
+            owner: None,
+        }
+    }
+
     /// Whether the finding still needs work (not closed and not under accepted risk).
     pub fn is_open(&self) -> bool {
         !matches!(self.stage, Stage::Closed | Stage::Accepted)

@@ -17,5 +17,5 @@ pub use policy::{ApprovalPolicy, Exclusion, Policy, Sla};
 pub use severity::Severity;
 pub use workflow::{
     Change, Command, DecisionKind, Event, Evidence, FixPlan, Proposal, RcaAnswers, Refusal,
-    Resolution, Stage, TriageAnswers, decide, open,
+    Resolution, Stage, TriageAnswers, decide, open, open_routed,
 };

@@ -290,6 +290,9 @@ pub enum Command {
 pub enum Change {
     Created {
         finding: NewFinding,
+        /// The routing rule the finding fell under, if rules are configured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        route: Option<String>,
         triage_due: DateTime<Utc>,
         remediate_due: DateTime<Utc>,
     },
@@ -430,9 +433,20 @@ pub type Decision = Result<Vec<Change>, Refusal>;
 
 /// Open a new finding: the first event of its trail.
 pub fn open(finding: NewFinding, policy: &Policy, now: DateTime<Utc>) -> Change {
+    open_routed(finding, None, policy, now)
+}
+
+/// [`open`] for a finding that a routing rule placed (its owner is already in `finding`).
+pub fn open_routed(
+    finding: NewFinding,
+    route: Option<String>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Change {
     let (triage_due, remediate_due) = policy.due_dates(finding.severity, now);
     Change::Created {
         finding,
+        route,
         triage_due,
         remediate_due,
     }
@@ -891,6 +905,7 @@ impl FindingState {
     pub fn created(change: &Change, at: DateTime<Utc>) -> Option<FindingState> {
         let Change::Created {
             finding,
+            route,
             triage_due,
             remediate_due,
         } = change
@@ -911,6 +926,7 @@ impl FindingState {
             tags: f.tags,
             references: f.references,
             owner: f.owner,
+            route: route.clone(),
             stage: Stage::New,
             resolution: None,
             duplicate_of: None,
