@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
-use crate::routing::{CodeOwners, RouteFile, Router};
+use crate::routing::{CodeOwners, RouteFile, Router, SuppressionFile, Suppressions};
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://remedybot.db";
@@ -79,6 +79,8 @@ struct FileConfig {
     routing: RoutingFile,
     #[serde(default)]
     routes: Vec<RouteFile>,
+    #[serde(default)]
+    suppressions: Vec<SuppressionFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +159,8 @@ pub struct Settings {
     pub missing_in_full_scan: MissingPolicy,
     /// `[[routes]]`: who owns a new finding and where it is announced.
     pub router: Router,
+    /// `[[suppressions]]`: new findings accepted until a mandatory expiry, or noted.
+    pub suppressions: Suppressions,
     pub policy: Policy,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
@@ -176,6 +180,7 @@ impl Default for Settings {
             github_webhook_secret: None,
             missing_in_full_scan: MissingPolicy::default(),
             router: Router::default(),
+            suppressions: Suppressions::default(),
             policy: Policy::default(),
             source: None,
         }
@@ -374,6 +379,8 @@ impl Settings {
                 })?)
             }
         };
+        s.suppressions = Suppressions::new(&file.suppressions, codeowners.as_ref())
+            .map_err(|(k, m)| invalid(k, m))?;
         s.router = Router::new(&file.routes, codeowners).map_err(|(k, m)| invalid(k, m))?;
         if let Some(days) = file.risk.max_acceptance_days {
             if days == 0 {

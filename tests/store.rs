@@ -974,6 +974,131 @@ async fn what_a_full_scan_records_is_configurable() {
     }
 }
 
+#[tokio::test]
+async fn suppression_rules_accept_until_expiry_or_only_note_in_monitor_mode() {
+    let config = r#"
+[[suppressions]]
+name = "generated-code"
+owner = "slack:ULEAD"
+reason = "generated protobuf code, regenerated upstream"
+expires = "2026-03-31"
+rule = ["rule-1"]
+
+[[suppressions]]
+name = "info-noise"
+owner = "security-team"
+reason = "trying out"
+expires = "2026-12-31"
+mode = "monitor"
+severity = ["info"]
+
+[[suppressions]]
+name = "old"
+owner = "x"
+reason = "long gone"
+expires = "2025-01-01"
+severity = ["low"]
+"#;
+    for db in TestDb::all().await {
+        let mut settings =
+            remedybot::config::Settings::from_toml(config, std::path::Path::new("t.toml")).unwrap();
+        settings.database = db.settings().database;
+        let app = db.app_with(settings).await;
+        let sev = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ];
+        let out = ingest(
+            &app,
+            (0..5).map(|i| finding(i, sev[i])).collect(),
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
+        let ids: Vec<FindingId> = out.findings.iter().map(|f| f.id).collect();
+
+        // finding 1 has rule-1: suppressed until the day after `expires`.
+        let f = app.store.finding(ids[1]).await.unwrap().unwrap();
+        assert_eq!(f.state.stage, Stage::Accepted, "{}", db.backend);
+        assert_eq!(f.state.accepted_until, Some(ts("2026-04-01T00:00:00Z")));
+        let trail = app.store.trail(ids[1]).await.unwrap();
+        assert_eq!(
+            trail.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["created", "suppressed"]
+        );
+        assert_eq!(
+            trail[1].actor.reference(),
+            "config:suppressions/generated-code"
+        );
+        assert!(trail[1].payload.contains("generated protobuf code"));
+
+        // finding 4 is info: monitor mode only notes it.
+        let f = app.store.finding(ids[4]).await.unwrap().unwrap();
+        assert_eq!(f.state.stage, Stage::New);
+        let trail = app.store.trail(ids[4]).await.unwrap();
+        assert_eq!(trail.last().unwrap().kind, "commented");
+        assert!(
+            trail
+                .last()
+                .unwrap()
+                .payload
+                .contains("would have suppressed")
+        );
+
+        // finding 3 is low, but its rule expired: untouched.
+        assert_eq!(app.store.trail(ids[3]).await.unwrap().len(), 1);
+
+        // On expiry the suppressed finding reopens.
+        assert_eq!(
+            app.expire_acceptances(ts("2026-04-01T00:00:01Z"))
+                .await
+                .unwrap(),
+            vec![ids[1]]
+        );
+        assert_eq!(
+            app.store
+                .finding(ids[1])
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .stage,
+            Stage::Triage
+        );
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn suppressions_need_an_owner_a_reason_an_expiry_and_a_condition() {
+    let parse = |text: &str| {
+        remedybot::config::Settings::from_toml(text, std::path::Path::new("t.toml")).map(|_| ())
+    };
+    let base =
+        "[[suppressions]]\nname = \"s\"\nowner = \"o\"\nreason = \"r\"\nexpires = \"2027-01-01\"\n";
+    assert!(parse(&format!("{base}rule = [\"x\"]\n")).is_ok());
+    let err = parse(base).unwrap_err().to_string();
+    assert!(err.contains("would suppress every finding"), "{err}");
+    let err = parse(
+        &base
+            .replace("expires = \"2027-01-01\"\n", "")
+            .replace("name", "rule = [\"x\"]\nname"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("expires"), "{err}");
+    let err = parse(&format!(
+        "{}rule = [\"x\"]\n",
+        base.replace("reason = \"r\"", "reason = \" \"")
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("suppressions[0].reason"), "{err}");
+}
+
 /// Tampering with the stored trail, directly in the database, is detected by `verify`,
 /// which names the first bad event.
 mod tamper {

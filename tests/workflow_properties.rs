@@ -68,6 +68,12 @@ fn arb_command() -> impl Strategy<Value = Command> {
         1 => arb_text().prop_map(|text| Command::Comment { text, link: None }),
         1 => Just(Command::ExpireAcceptance),
         1 => Just(Command::Reopen),
+        1 => Just(Command::Suppress {
+            rule: "generated-code".into(),
+            owner: "slack:lead".into(),
+            reason: "generated".into(),
+            until: start() + Duration::days(20),
+        }),
         1 => arb_text().prop_map(|link| Command::RecordEvidence(Evidence { link, rescan_result: String::new() })),
         1 => Just(Command::Observe(remedybot::domain::ScannerContent {
             title: "t".into(),

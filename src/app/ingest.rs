@@ -12,6 +12,7 @@ use crate::domain::{
     self, Actor, Change, Command, Event, Evidence, FindingId, FindingState, NewFinding, Source,
     decide,
 };
+use crate::routing::suppress::Mode as SuppressionMode;
 
 /// What happened to one fingerprint of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,30 +147,80 @@ impl App {
         }
         let policy = &self.settings.policy;
         let router = &self.settings.router;
-        let changes: Vec<Change> = pending
-            .drain(..)
-            .map(|mut f| {
-                if router.is_empty() {
-                    return domain::open(f, policy, now);
-                }
+        let suppressions = &self.settings.suppressions;
+        // Per finding: its `created` change, then what a suppression rule adds.
+        let mut opened: Vec<(Change, Vec<Event>)> = Vec::with_capacity(pending.len());
+        for mut f in pending.drain(..) {
+            let mut route = None;
+            if !router.is_empty() {
                 // The input's own owner wins; otherwise the matching rule's.
                 let routed = router.route(&f);
                 if f.owner.is_none() {
                     f.owner = routed.owner;
                 }
-                domain::open_routed(f, routed.route, policy, now)
-            })
-            .collect();
-        let states = changes
+                route = routed.route;
+            }
+            let suppression = suppressions.matching(&f, now).cloned();
+            let created = domain::open_routed(f, route, policy, now);
+            let mut extra = Vec::new();
+            if let Some(s) = suppression {
+                let state = FindingState::created(&created, now).ok_or_else(|| {
+                    crate::store::StoreError::Corrupt("open() did not create".into())
+                })?;
+                let rule_actor = Actor::new(
+                    "config",
+                    &format!("suppressions/{}", s.name),
+                    &format!("suppression rule {}", s.name),
+                );
+                let command = match s.mode {
+                    SuppressionMode::Suppress => Command::Suppress {
+                        rule: s.name.clone(),
+                        owner: s.owner.clone(),
+                        reason: s.reason.clone(),
+                        until: s.until,
+                    },
+                    SuppressionMode::Monitor => Command::Comment {
+                        text: format!(
+                            "monitor: suppression rule `{}` would have suppressed this until {} (owner {}): {}",
+                            s.name,
+                            s.until.format("%Y-%m-%d"),
+                            s.owner,
+                            s.reason
+                        ),
+                        link: None,
+                    },
+                };
+                for change in decide(&state, &command, &rule_actor, policy, now)? {
+                    extra.push(Event {
+                        change,
+                        actor: rule_actor.clone(),
+                        source: Source::System,
+                        at: now,
+                    });
+                }
+            }
+            opened.push((created, extra));
+        }
+        let states = opened
             .iter()
-            .map(|c| FindingState::created(c, now))
+            .map(|(c, extra)| {
+                let mut state = FindingState::created(c, now)?;
+                for e in extra {
+                    state.apply(e);
+                }
+                Some(state)
+            })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| crate::store::StoreError::Corrupt("open() did not create".into()))?;
         let ids = tx.insert_findings(&states, now).await?;
         drop(states);
-        let events: Vec<Event> = changes.into_iter().map(event).collect();
-        kinds.extend(events.iter().map(|e| e.change.kind()));
-        let refs: Vec<(FindingId, &Event)> = ids.iter().copied().zip(events.iter()).collect();
+        let mut events: Vec<(FindingId, Event)> = Vec::with_capacity(opened.len());
+        for (id, (created, extra)) in ids.iter().copied().zip(opened) {
+            events.push((id, event(created)));
+            events.extend(extra.into_iter().map(|e| (id, e)));
+        }
+        kinds.extend(events.iter().map(|(_, e)| e.change.kind()));
+        let refs: Vec<(FindingId, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
         tx.append(&refs).await?;
         Ok(ids)
     }

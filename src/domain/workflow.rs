@@ -279,6 +279,13 @@ pub enum Command {
     /// A tool reports the problem fixed (e.g. GitHub closed its alert): recorded as
     /// verification evidence. It never closes the finding: the approvals still decide.
     RecordEvidence(Evidence),
+    /// A suppression rule from the configuration accepts a new finding until its expiry.
+    Suppress {
+        rule: String,
+        owner: String,
+        reason: String,
+        until: DateTime<Utc>,
+    },
     /// A tool or person reports a closed or accepted finding back (e.g. GitHub reopened its
     /// alert): reopened and counted as a regression, whatever the resolution was.
     Reopen,
@@ -366,6 +373,14 @@ pub enum Change {
     EvidenceRecorded {
         evidence: Evidence,
     },
+    /// Accepted by a suppression rule until `until`, when it reopens like an expired risk
+    /// acceptance.
+    Suppressed {
+        rule: String,
+        owner: String,
+        reason: String,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Change {
@@ -390,6 +405,7 @@ impl Change {
             Change::Reopened { .. } => "reopened",
             Change::Commented { .. } => "commented",
             Change::EvidenceRecorded { .. } => "evidence_recorded",
+            Change::Suppressed { .. } => "suppressed",
         }
     }
 }
@@ -679,6 +695,30 @@ pub fn decide(
             }
             Ok(vec![Change::EvidenceRecorded {
                 evidence: evidence.clone(),
+            }])
+        }
+        C::Suppress {
+            rule,
+            owner,
+            reason,
+            until,
+        } => {
+            if state.stage != Stage::New {
+                return Err(Refusal::WrongStage {
+                    stage: state.stage,
+                    action: "suppressing",
+                });
+            }
+            if *until <= now {
+                return Err(Refusal::Invalid(format!(
+                    "suppression `{rule}` has expired"
+                )));
+            }
+            Ok(vec![Change::Suppressed {
+                rule: rule.clone(),
+                owner: owner.clone(),
+                reason: reason.clone(),
+                until: *until,
             }])
         }
         C::Reopen => match state.stage {
@@ -1076,6 +1116,10 @@ impl FindingState {
             }
             Change::Commented { .. } => {}
             Change::EvidenceRecorded { evidence } => self.evidence.push(evidence.clone()),
+            Change::Suppressed { until, .. } => {
+                self.stage = Stage::Accepted;
+                self.accepted_until = Some(*until);
+            }
         }
     }
 }

@@ -119,6 +119,15 @@ pub fn describe(change: &Change) -> String {
             ..
         } => "reopened: risk acceptance expired".into(),
         Change::Commented { text, .. } => format!("comment: {text}"),
+        Change::Suppressed {
+            rule,
+            owner,
+            reason,
+            until,
+        } => format!(
+            "suppressed by rule `{rule}` until {} (owner {owner}): {reason}",
+            until.format("%Y-%m-%d")
+        ),
         Change::EvidenceRecorded { evidence } => format!(
             "evidence recorded: {}",
             [evidence.link.as_str(), evidence.rescan_result.as_str()]

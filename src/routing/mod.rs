@@ -4,11 +4,13 @@
 //! when the configuration is loaded.
 
 mod codeowners;
+pub mod suppress;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 pub use codeowners::CodeOwners;
+pub use suppress::{Suppression, SuppressionFile, Suppressions};
 
 use crate::domain::{NewFinding, Severity};
 
@@ -19,6 +21,8 @@ pub struct RouteFile {
     pub name: String,
     /// Globs on the finding's source (the tool), e.g. `["semgrep", "trivy*"]`.
     pub source: Option<Vec<String>>,
+    /// Globs on the rule id, e.g. `["python.django.*", "CVE-2024-*"]`.
+    pub rule: Option<Vec<String>>,
     pub severity: Option<Vec<Severity>>,
     /// Any of these tags.
     pub tags: Option<Vec<String>>,
@@ -63,6 +67,7 @@ impl Globs {
 pub struct Route {
     pub name: String,
     source: Option<Globs>,
+    rule: Option<Globs>,
     severity: Option<Vec<Severity>>,
     tags: Option<Vec<String>>,
     asset: Option<Globs>,
@@ -75,8 +80,9 @@ pub struct Route {
 }
 
 impl Route {
-    fn is_catch_all(&self) -> bool {
+    pub(crate) fn is_catch_all(&self) -> bool {
         self.source.is_none()
+            && self.rule.is_none()
             && self.severity.is_none()
             && self.tags.is_none()
             && self.asset.is_none()
@@ -132,44 +138,11 @@ impl Router {
         files: &[RouteFile],
         codeowners: Option<CodeOwners>,
     ) -> Result<Router, (String, String)> {
-        let mut routes = Vec::with_capacity(files.len());
-        for (i, r) in files.iter().enumerate() {
-            let key = |k: &str| format!("routes[{i}].{k}");
-            if r.name.trim().is_empty() {
-                return Err((key("name"), "every route needs a name".into()));
-            }
-            let globs = |k: &str, v: &Option<Vec<String>>| {
-                v.as_deref()
-                    .map(Globs::new)
-                    .transpose()
-                    .map_err(|m| (key(k), m))
-            };
-            if r.owner.as_deref() == Some("codeowners") && codeowners.is_none() {
-                return Err((
-                    key("owner"),
-                    "`codeowners` needs `[routing] codeowners = \"PATH\"`".into(),
-                ));
-            }
-            if r.codeowner.is_some() && codeowners.is_none() {
-                return Err((
-                    key("codeowner"),
-                    "needs `[routing] codeowners = \"PATH\"`".into(),
-                ));
-            }
-            routes.push(Route {
-                name: r.name.trim().to_string(),
-                source: globs("source", &r.source)?,
-                severity: r.severity.clone(),
-                tags: r.tags.clone(),
-                asset: globs("asset", &r.asset)?,
-                path: globs("path", &r.path)?,
-                codeowner: r.codeowner.clone(),
-                owner: r.owner.clone(),
-                fallback_owner: r.fallback_owner.clone(),
-                slack_channels: r.slack_channels.clone(),
-                discord_channels: r.discord_channels.clone(),
-            });
-        }
+        let routes = files
+            .iter()
+            .enumerate()
+            .map(|(i, r)| compile(&format!("routes[{i}]"), r, codeowners.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
         let router = Router { routes, codeowners };
         if let Some((key, message)) = router.problems().into_iter().next() {
             return Err((key, message));
@@ -191,6 +164,7 @@ impl Router {
         for (i, r) in self.routes.iter().enumerate() {
             let empty = [
                 r.source.as_ref().is_some_and(|g| g.patterns.is_empty()),
+                r.rule.as_ref().is_some_and(|g| g.patterns.is_empty()),
                 r.severity.as_ref().is_some_and(Vec::is_empty),
                 r.tags.as_ref().is_some_and(Vec::is_empty),
                 r.asset.as_ref().is_some_and(|g| g.patterns.is_empty()),
@@ -282,9 +256,54 @@ impl Router {
     }
 }
 
+/// Compile one rule's conditions and result; errors name `prefix.key`.
+pub(crate) fn compile(
+    prefix: &str,
+    r: &RouteFile,
+    codeowners: Option<&CodeOwners>,
+) -> Result<Route, (String, String)> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    if r.name.trim().is_empty() {
+        return Err((key("name"), "every route needs a name".into()));
+    }
+    let globs = |k: &str, v: &Option<Vec<String>>| {
+        v.as_deref()
+            .map(Globs::new)
+            .transpose()
+            .map_err(|m| (key(k), m))
+    };
+    if r.owner.as_deref() == Some("codeowners") && codeowners.is_none() {
+        return Err((
+            key("owner"),
+            "`codeowners` needs `[routing] codeowners = \"PATH\"`".into(),
+        ));
+    }
+    if r.codeowner.is_some() && codeowners.is_none() {
+        return Err((
+            key("codeowner"),
+            "needs `[routing] codeowners = \"PATH\"`".into(),
+        ));
+    }
+    Ok(Route {
+        name: r.name.trim().to_string(),
+        source: globs("source", &r.source)?,
+        rule: globs("rule", &r.rule)?,
+        severity: r.severity.clone(),
+        tags: r.tags.clone(),
+        asset: globs("asset", &r.asset)?,
+        path: globs("path", &r.path)?,
+        codeowner: r.codeowner.clone(),
+        owner: r.owner.clone(),
+        fallback_owner: r.fallback_owner.clone(),
+        slack_channels: r.slack_channels.clone(),
+        discord_channels: r.discord_channels.clone(),
+    })
+}
+
 fn same_conditions(a: &Route, b: &Route) -> bool {
     let pats = |g: &Option<Globs>| g.as_ref().map(|g| g.patterns.clone());
     pats(&a.source) == pats(&b.source)
+        && pats(&a.rule) == pats(&b.rule)
         && a.severity == b.severity
         && a.tags == b.tags
         && pats(&a.asset) == pats(&b.asset)
@@ -293,7 +312,7 @@ fn same_conditions(a: &Route, b: &Route) -> bool {
 }
 
 /// Whether `r` matches, with one reason per condition (stopping at the first that fails).
-fn check(
+pub(crate) fn check(
     r: &Route,
     f: &NewFinding,
     path: &str,
@@ -311,6 +330,7 @@ fn check(
         ok
     };
     if !glob("source", &r.source, &f.source)
+        || !glob("rule", &r.rule, &f.rule_id)
         || !glob("asset", &r.asset, &f.asset)
         || !glob("path", &r.path, path)
     {
