@@ -217,6 +217,27 @@ fn actor(user: Option<&User>, fallback: Option<&User>) -> Actor {
     }
 }
 
+/// The alert, with the actor who decided (the dismisser or resolver, when the action is
+/// theirs) or else the delivery's sender.
+fn alert(
+    event: &str,
+    action: String,
+    finding: NewFinding,
+    effect: Effect,
+    acted_by: Option<&User>,
+    sender: Option<&User>,
+    html_url: Option<String>,
+) -> Alert {
+    Alert {
+        event: event.into(),
+        actor: actor(acted_by, sender),
+        action,
+        finding,
+        effect,
+        html_url,
+    }
+}
+
 fn fingerprint(event: &str, repo: &str, number: u64) -> Fingerprint {
     Fingerprint::derive("github", event, repo, &number.to_string())
 }
@@ -358,21 +379,19 @@ fn code_scanning(bytes: &[u8]) -> Result<Alert, IngestError> {
         references: a.html_url.iter().cloned().collect(),
         owner: None,
     };
-    Ok(Alert {
-        event: EVENT.into(),
-        actor: actor(
-            if matches!(effect, Effect::Dismissed { .. }) {
-                a.dismissed_by.as_ref()
-            } else {
-                None
-            },
-            e.sender.as_ref(),
-        ),
-        action: e.action,
+    let acted_by = a
+        .dismissed_by
+        .as_ref()
+        .filter(|_| matches!(effect, Effect::Dismissed { .. }));
+    Ok(alert(
+        EVENT,
+        e.action,
         finding,
         effect,
-        html_url: a.html_url,
-    })
+        acted_by,
+        e.sender.as_ref(),
+        a.html_url,
+    ))
 }
 
 fn dependabot(bytes: &[u8]) -> Result<Alert, IngestError> {
@@ -455,21 +474,19 @@ fn dependabot(bytes: &[u8]) -> Result<Alert, IngestError> {
         references,
         owner: None,
     };
-    Ok(Alert {
-        event: EVENT.into(),
-        actor: actor(
-            if matches!(effect, Effect::Dismissed { .. }) {
-                a.dismissed_by.as_ref()
-            } else {
-                None
-            },
-            e.sender.as_ref(),
-        ),
-        action: e.action,
+    let acted_by = a
+        .dismissed_by
+        .as_ref()
+        .filter(|_| matches!(effect, Effect::Dismissed { .. }));
+    Ok(alert(
+        EVENT,
+        e.action,
         finding,
         effect,
-        html_url: a.html_url,
-    })
+        acted_by,
+        e.sender.as_ref(),
+        a.html_url,
+    ))
 }
 
 fn secret_scanning(bytes: &[u8]) -> Result<Alert, IngestError> {
@@ -514,21 +531,19 @@ fn secret_scanning(bytes: &[u8]) -> Result<Alert, IngestError> {
         references: a.html_url.iter().cloned().collect(),
         owner: None,
     };
-    Ok(Alert {
-        event: EVENT.into(),
-        actor: actor(
-            if matches!(effect, Effect::Dismissed { .. } | Effect::Fixed) {
-                a.resolved_by.as_ref()
-            } else {
-                None
-            },
-            e.sender.as_ref(),
-        ),
-        action: e.action,
+    let acted_by = a
+        .resolved_by
+        .as_ref()
+        .filter(|_| matches!(effect, Effect::Dismissed { .. } | Effect::Fixed));
+    Ok(alert(
+        EVENT,
+        e.action,
         finding,
         effect,
-        html_url: a.html_url,
-    })
+        acted_by,
+        e.sender.as_ref(),
+        a.html_url,
+    ))
 }
 
 fn repository_vulnerability(bytes: &[u8]) -> Result<Alert, IngestError> {
@@ -578,21 +593,19 @@ fn repository_vulnerability(bytes: &[u8]) -> Result<Alert, IngestError> {
         references: a.external_reference.iter().cloned().collect(),
         owner: None,
     };
-    Ok(Alert {
-        event: EVENT.into(),
-        actor: actor(
-            if matches!(effect, Effect::Dismissed { .. }) {
-                a.dismisser.as_ref()
-            } else {
-                None
-            },
-            e.sender.as_ref(),
-        ),
-        action: e.action,
+    let acted_by = a
+        .dismisser
+        .as_ref()
+        .filter(|_| matches!(effect, Effect::Dismissed { .. }));
+    Ok(alert(
+        EVENT,
+        e.action,
         finding,
         effect,
-        html_url: None,
-    })
+        acted_by,
+        e.sender.as_ref(),
+        None,
+    ))
 }
 
 #[cfg(test)]
