@@ -81,6 +81,59 @@ struct FileConfig {
     routes: Vec<RouteFile>,
     #[serde(default)]
     suppressions: Vec<SuppressionFile>,
+    #[serde(default)]
+    slack: SlackFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackFile {
+    default_channel: Option<String>,
+    templates_dir: Option<PathBuf>,
+    messages_per_second_per_channel: Option<f64>,
+}
+
+/// The default Slack Web API base URL.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
+
+/// Slack: tokens from the environment, delivery settings from `[slack]`.
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    /// `SLACK_BOT_TOKEN` (`xoxb-…`). Slack is enabled when it is set.
+    pub bot_token: Option<Secret>,
+    /// `SLACK_SIGNING_SECRET`: verifies requests to the `/slack/*` routes.
+    pub signing_secret: Option<Secret>,
+    /// `SLACK_APP_TOKEN` (`xapp-…`): Socket Mode.
+    pub app_token: Option<Secret>,
+    /// `SLACK_API_URL`, ending in `/`.
+    pub api_url: String,
+    /// `[slack] default_channel`: where findings go whose route names no Slack channel.
+    pub default_channel: Option<String>,
+    /// `[slack] templates_dir`: templates that replace the built-in ones.
+    pub templates_dir: Option<PathBuf>,
+    /// `[slack] messages_per_second_per_channel` (Slack allows about one).
+    pub messages_per_second_per_channel: f64,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        SlackSettings {
+            bot_token: None,
+            signing_secret: None,
+            app_token: None,
+            api_url: DEFAULT_SLACK_API_URL.into(),
+            default_channel: None,
+            templates_dir: None,
+            messages_per_second_per_channel: 1.0,
+        }
+    }
+}
+
+impl SlackSettings {
+    /// Whether remedybot posts to Slack.
+    pub fn enabled(&self) -> bool {
+        self.bot_token.is_some()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +215,7 @@ pub struct Settings {
     /// `[[suppressions]]`: new findings accepted until a mandatory expiry, or noted.
     pub suppressions: Suppressions,
     pub policy: Policy,
+    pub slack: SlackSettings,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
 }
@@ -182,6 +236,7 @@ impl Default for Settings {
             router: Router::default(),
             suppressions: Suppressions::default(),
             policy: Policy::default(),
+            slack: SlackSettings::default(),
             source: None,
         }
     }
@@ -240,6 +295,7 @@ impl Settings {
         if let Some(secret) = env.get("GITHUB_WEBHOOK_SECRET") {
             settings.github_webhook_secret = Some(Secret::new(secret));
         }
+        load_slack_env(&mut settings.slack, env)?;
         Ok(settings)
     }
 
@@ -286,6 +342,20 @@ impl Settings {
         }
         if let Some(t) = file.database.acquire_timeout_secs {
             s.database.acquire_timeout_secs = t.max(1);
+        }
+        s.slack.default_channel = file.slack.default_channel;
+        s.slack.templates_dir = file
+            .slack
+            .templates_dir
+            .map(|d| path.parent().unwrap_or(Path::new(".")).join(d));
+        if let Some(rate) = file.slack.messages_per_second_per_channel {
+            if !(rate > 0.0 && rate <= 100.0) {
+                return Err(invalid(
+                    "slack.messages_per_second_per_channel".into(),
+                    "must be greater than 0 and at most 100".into(),
+                ));
+            }
+            s.slack.messages_per_second_per_channel = rate;
         }
 
         let policy = &mut s.policy;
@@ -420,6 +490,38 @@ pub fn check_database_url(url: &str) -> Result<(), String> {
     } else {
         Err("unsupported database URL: use sqlite://PATH or postgres://USER@HOST/DB".into())
     }
+}
+
+/// `SLACK_*` environment variables. Token prefixes are checked so a swapped token is
+/// reported at startup, not as a failed API call later.
+fn load_slack_env(slack: &mut SlackSettings, env: &dyn Env) -> Result<(), ConfigError> {
+    let token = |name: &'static str, prefix: &str| -> Result<Option<Secret>, ConfigError> {
+        match env.get(name) {
+            None => Ok(None),
+            Some(v) if v.starts_with(prefix) => Ok(Some(Secret::new(v))),
+            Some(_) => Err(ConfigError::Env {
+                name,
+                message: format!("expected a token starting with `{prefix}`"),
+            }),
+        }
+    };
+    slack.bot_token = token("SLACK_BOT_TOKEN", "xoxb-")?;
+    slack.app_token = token("SLACK_APP_TOKEN", "xapp-")?;
+    slack.signing_secret = env.get("SLACK_SIGNING_SECRET").map(Secret::new);
+    if let Some(url) = env.get("SLACK_API_URL") {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Env {
+                name: "SLACK_API_URL",
+                message: "must be an http(s) URL, e.g. https://slack.com/api".into(),
+            });
+        }
+        slack.api_url = if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        };
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
     ingested: BTreeMap<&'static str, u64>,
     transitions: BTreeMap<&'static str, u64>,
+    chat: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 /// Process-wide counters exposed at `GET /metrics`.
@@ -91,6 +92,12 @@ impl Metrics {
     pub fn record_transition(&self, kind: &'static str) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         *m.transitions.entry(kind).or_default() += 1;
+    }
+
+    /// A chat outbox message changed state: `delivered`, `retried`, `rate_limited`, `dead`.
+    pub fn record_chat_delivery(&self, platform: &'static str, outcome: &'static str) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        *m.chat.entry((platform, outcome)).or_default() += 1;
     }
 
     /// The Prometheus text exposition format.
@@ -150,6 +157,16 @@ impl Metrics {
         out.push_str("# TYPE remedybot_transitions_total counter\n");
         for (kind, n) in &m.transitions {
             let _ = writeln!(out, "remedybot_transitions_total{{kind=\"{kind}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP remedybot_chat_deliveries_total Chat outbox sends, by platform and outcome.\n",
+        );
+        out.push_str("# TYPE remedybot_chat_deliveries_total counter\n");
+        for ((platform, outcome), n) in &m.chat {
+            let _ = writeln!(
+                out,
+                "remedybot_chat_deliveries_total{{platform=\"{platform}\",outcome=\"{outcome}\"}} {n}"
+            );
         }
         out
     }

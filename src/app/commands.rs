@@ -81,7 +81,7 @@ impl App {
         if !events.is_empty() {
             tx.save(id, &state, now).await?;
             let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
-            tx.append(&refs).await?;
+            self.record(&mut tx, &refs, now).await?;
             tx.commit().await?;
         }
         for c in &changes {

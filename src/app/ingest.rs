@@ -221,7 +221,7 @@ impl App {
         }
         kinds.extend(events.iter().map(|(_, e)| e.change.kind()));
         let refs: Vec<(FindingId, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
-        tx.append(&refs).await?;
+        self.record(tx, &refs, now).await?;
         Ok(ids)
     }
 
@@ -360,7 +360,7 @@ impl App {
             }
         }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
-        tx.append(&refs).await?;
+        self.record(&mut tx, &refs, now).await?;
         tx.commit().await?;
 
         let mut created_ids = created_ids.into_iter();

@@ -1,6 +1,7 @@
 //! Background loops. Each one selects on the shutdown signal and exits when it fires.
 
 mod expiry;
+pub mod outbox;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

@@ -62,8 +62,17 @@ impl WriteTx {
         })
     }
 
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The transaction's connection, for statements of sibling modules.
+    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// How many rows of `binds` parameters each fit in one statement.
-    fn rows_per_statement(&self, binds: usize) -> usize {
+    pub(super) fn rows_per_statement(&self, binds: usize) -> usize {
         Sql::max_params(self.backend) / binds
     }
 

@@ -1,0 +1,7 @@
+//! Chat: platform-neutral deliveries, views and commands; `slack/` (and later `discord/`)
+//! only translate between a platform's payloads and these. Workflow decisions stay in
+//! `domain`, storage in `store`.
+
+pub mod deliver;
+pub mod delivery;
+pub mod slack;
