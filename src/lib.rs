@@ -6,6 +6,7 @@
 //! - [`store`]: sqlx persistence on SQLite or PostgreSQL: events (hash-chained), projections.
 //! - [`ingest`]: bytes → validated `NewFinding`s (one file per input format).
 //! - [`routing`]: which rule a finding falls under: owner and chat channels (pure).
+//! - [`chat`]: chat platforms (`slack`: request signing, app manifest); adapters only translate.
 //! - [`app`]: application services used by HTTP, CLI and jobs: ingest, commands, queries.
 //! - [`report`]: metrics over the store (backlog, overdue, time to remediate).
 //! - [`http`]: the axum router, extractors and `ApiError`.
@@ -13,6 +14,7 @@
 //! - [`cli`]: the `remedybot` command line; `main.rs` only calls [`cli::run`].
 
 pub mod app;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod domain;
