@@ -1,5 +1,5 @@
 //! The `remedybot` binary as a user runs it: ingest, list, show, report, export, verify,
-//! check-config, and the errors it prints.
+//! check-config, slack manifest, and the errors it prints.
 
 mod common;
 
@@ -460,4 +460,84 @@ fn an_unsupported_database_url_is_refused_without_leaking_the_password() {
     let err = stderr(&out);
     assert!(err.contains("unsupported database URL"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn slack_manifest_prints_socket_mode_json_without_touching_the_database() {
+    let db = TestDb::sqlite();
+    let out = remedybot(&db, &["slack", "manifest"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(m["_metadata"]["major_version"], 1);
+    assert_eq!(m["display_information"]["name"], "remedybot");
+    assert_eq!(m["settings"]["socket_mode_enabled"], true);
+    assert!(m["settings"]["event_subscriptions"]["request_url"].is_null());
+    assert_eq!(m["features"]["slash_commands"][0]["command"], "/remedy");
+    let scopes = m["oauth_config"]["scopes"]["bot"].as_array().unwrap();
+    assert!(
+        scopes.contains(&serde_json::json!("chat:write")),
+        "{scopes:?}"
+    );
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "no database is created"
+    );
+}
+
+#[test]
+fn slack_manifest_in_http_mode_points_slack_at_the_public_url() {
+    let db = TestDb::sqlite();
+    let out = remedybot(
+        &db,
+        &[
+            "slack",
+            "manifest",
+            "--http",
+            "--public-url",
+            "https://remedybot.example.com/",
+            "--name",
+            "remedybot-staging",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(m["settings"]["socket_mode_enabled"], false);
+    assert_eq!(
+        m["settings"]["event_subscriptions"]["request_url"],
+        "https://remedybot.example.com/slack/events"
+    );
+    assert_eq!(
+        m["settings"]["interactivity"]["request_url"],
+        "https://remedybot.example.com/slack/interactions"
+    );
+    assert_eq!(
+        m["features"]["slash_commands"][0]["url"],
+        "https://remedybot.example.com/slack/commands"
+    );
+    assert_eq!(
+        m["features"]["bot_user"]["display_name"],
+        "remedybot-staging"
+    );
+}
+
+#[test]
+fn slack_manifest_refuses_http_mode_without_a_usable_url() {
+    let db = TestDb::sqlite();
+    let out = remedybot(&db, &["slack", "manifest", "--http"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--public-url"), "{}", stderr(&out));
+    let out = remedybot(
+        &db,
+        &[
+            "slack",
+            "manifest",
+            "--http",
+            "--public-url",
+            "http://x.example",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("https://"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
 }

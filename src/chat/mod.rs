@@ -1,7 +1,8 @@
 //! Chat: platform-neutral deliveries, views and commands; `slack/` (and later `discord/`)
-//! only translate between a platform's payloads and these. Workflow decisions stay in
-//! `domain`, storage in `store`.
+//! only translate between a platform's payloads and these, and never decide workflow
+//! questions themselves. Workflow decisions stay in `domain`, storage in `store`.
 
+pub mod command;
 pub mod deliver;
 pub mod delivery;
 pub mod slack;

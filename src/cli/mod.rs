@@ -5,6 +5,7 @@ mod act;
 mod export;
 mod output;
 mod show;
+mod slack;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -151,6 +152,11 @@ enum Command {
         #[arg(long, default_value = "auto")]
         format: String,
     },
+    /// Slack setup: `slack manifest` prints the app manifest (see docs/slack.md).
+    Slack {
+        #[command(subcommand)]
+        command: slack::SlackCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -242,6 +248,11 @@ fn cli_actor() -> Actor {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Slack { command } => {
+            // No settings, no database: the manifest depends only on the flags.
+            slack::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Act { id, action } => {
             let id: FindingId = id.parse()?;
             let command = act::command(action.clone()).map_err(anyhow::Error::msg)?;

@@ -1,3 +1,7 @@
-//! Slack: translate between Slack's payloads and remedybot's platform-neutral chat layer.
+//! The Slack adapter: translates between Slack's payloads and remedybot's platform-neutral
+//! chat layer (Web API client, request signing, app manifest, modals).
 
 pub mod api;
+pub mod manifest;
+pub mod modals;
+pub mod signing;
