@@ -94,7 +94,7 @@ struct SlackFile {
 }
 
 /// The default Slack Web API base URL.
-pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 /// Slack: tokens from the environment, delivery settings from `[slack]`.
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ pub struct SlackSettings {
     pub signing_secret: Option<Secret>,
     /// `SLACK_APP_TOKEN` (`xapp-…`): Socket Mode.
     pub app_token: Option<Secret>,
-    /// `SLACK_API_URL`, ending in `/`.
+    /// `SLACK_API_URL`, without a trailing `/` (slack-morphism adds `/{method}`).
     pub api_url: String,
     /// `[slack] default_channel`: where findings go whose route names no Slack channel.
     pub default_channel: Option<String>,
@@ -515,11 +515,7 @@ fn load_slack_env(slack: &mut SlackSettings, env: &dyn Env) -> Result<(), Config
                 message: "must be an http(s) URL, e.g. https://slack.com/api".into(),
             });
         }
-        slack.api_url = if url.ends_with('/') {
-            url
-        } else {
-            format!("{url}/")
-        };
+        slack.api_url = url.trim_end_matches('/').to_string();
     }
     Ok(())
 }

@@ -8,7 +8,6 @@
 //! - [`routing`]: which rule a finding falls under: owner and chat channels (pure).
 //! - [`chat`]: platform-neutral deliveries, views and commands; `chat::slack` translates.
 //! - [`app`]: application services used by HTTP, CLI and jobs: ingest, commands, queries.
-//! - [`chat`]: the `/remedy` command and Slack modals: chat payloads ↔ domain commands.
 //! - [`report`]: metrics over the store (backlog, overdue, time to remediate).
 //! - [`http`]: the axum router, extractors and `ApiError`.
 //! - [`telemetry`]: tracing setup and the Prometheus registry.

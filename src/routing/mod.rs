@@ -209,6 +209,11 @@ impl Router {
         out
     }
 
+    /// The rule called `name`, if configured.
+    pub fn named(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+
     /// The first matching rule's result.
     pub fn route(&self, f: &NewFinding) -> Routed {
         self.explain(f).1

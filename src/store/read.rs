@@ -212,6 +212,19 @@ impl Store {
         rows.iter().map(StoredEvent::from_row).collect()
     }
 
+    /// One event by sequence number.
+    pub async fn event(&self, seq: i64) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM events WHERE seq = $1",
+            StoredEvent::COLUMNS
+        )))
+        .bind(seq)
+        .fetch_optional(self.pool())
+        .await
+        .ctx("loading an event")?;
+        row.as_ref().map(StoredEvent::from_row).transpose()
+    }
+
     /// Stream every event (optionally of one finding) to `sink`, oldest first, without
     /// holding the whole log in memory.
     pub async fn for_each_event(
