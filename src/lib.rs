@@ -7,12 +7,14 @@
 //! - [`ingest`]: bytes → validated `NewFinding`s (one file per input format).
 //! - [`routing`]: which rule a finding falls under: owner and chat channels (pure).
 //! - [`app`]: application services used by HTTP, CLI and jobs: ingest, commands, queries.
+//! - [`chat`]: view models for chat messages; `chat::slack` renders them as Block Kit.
 //! - [`report`]: metrics over the store (backlog, overdue, time to remediate).
 //! - [`http`]: the axum router, extractors and `ApiError`.
 //! - [`telemetry`]: tracing setup and the Prometheus registry.
 //! - [`cli`]: the `remedybot` command line; `main.rs` only calls [`cli::run`].
 
 pub mod app;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod domain;
