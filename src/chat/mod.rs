@@ -6,3 +6,4 @@ pub mod command;
 pub mod deliver;
 pub mod delivery;
 pub mod slack;
+pub mod view;
