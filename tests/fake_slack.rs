@@ -149,9 +149,28 @@ async fn typed_post_thread_update_and_history() {
         )
     );
 
+    // Posting to a user id lands in the DM channel.
+    let dm = session
+        .chat_post_message(&post_req("U1", "psst"))
+        .await
+        .expect("dm");
+    assert_eq!(dm.channel.value(), &FakeSlack::dm_channel("U1"));
+    assert_eq!(fake.messages(&FakeSlack::dm_channel("U1")).len(), 1);
+
+    // A response_url served by the fake records what the bot posts to it.
+    let url = fake.response_url();
+    let r = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({"text": "done", "replace_original": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(fake.calls_to("response_url")[0].args["text"], "done");
+
     // Every call recorded with its arguments and status.
     let posts = fake.calls_to("chat.postMessage");
-    assert_eq!(posts.len(), 3);
+    assert_eq!(posts.len(), 4);
     assert!(posts.iter().all(|c| c.status == 200 && c.ok()));
     assert_eq!(
         posts[1].arg_str("thread_ts").as_deref(),
@@ -713,6 +732,16 @@ fn on_error(
     HttpStatusCode::OK
 }
 
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    _states: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    Ok(SlackCommandEventResponse::new(
+        SlackMessageContent::new().with_text(format!("got {}", event.text.unwrap_or_default())),
+    ))
+}
+
 fn app_mention(text: &str, event_id: &str) -> Value {
     json!({
         "token": "verification-token",
@@ -745,7 +774,9 @@ async fn socket_mode_round_trip_with_slack_morphism_listener() {
             .with_error_handler(on_error)
             .with_user_state(tx),
     );
-    let callbacks = SlackSocketModeListenerCallbacks::new().with_push_events(on_push_event);
+    let callbacks = SlackSocketModeListenerCallbacks::new()
+        .with_push_events(on_push_event)
+        .with_command_events(on_command);
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new().with_max_connections_count(1),
         env,
@@ -795,6 +826,32 @@ async fn socket_mode_round_trip_with_slack_morphism_listener() {
         .unwrap();
     assert_eq!(event.event_id.value(), "Ev2");
     assert_eq!(fake.calls_to("apps.connections.open").len(), 2);
+
+    // A slash command: the ack carries the response payload.
+    let cmd = fake.slash_command_payload("/remedy", "status F-1", "U1", "C1");
+    let envelope_id = fake.socket_send("slash_commands", cmd);
+    let ack = fake
+        .wait_for_ack(&envelope_id, WAIT)
+        .await
+        .expect("command ack");
+    assert_eq!(ack["payload"]["text"], "got status F-1");
+    assert_eq!(
+        fake.socket_frames_sent().last().unwrap()["accepts_response_payload"],
+        json!(true)
+    );
+
+    // The payload helper builds what slack-morphism parses.
+    let payload = fake.events_api_payload(json!({
+        "type": "app_mention", "user": "U2", "text": "hi", "ts": "1700000002.000100",
+        "channel": "C1", "event_ts": "1700000002.000100"
+    }));
+    let envelope_id = fake.socket_send("events_api", payload);
+    assert!(fake.wait_for_ack(&envelope_id, WAIT).await.is_some());
+    let event = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(event.event, SlackEventCallbackBody::AppMention(_)));
 
     listener.shutdown().await;
     let acked: HashMap<String, usize> =

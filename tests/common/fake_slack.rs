@@ -641,12 +641,69 @@ impl FakeSlack {
             "envelope_id": envelope_id,
             "type": envelope_type,
             "payload": payload,
-            "accepts_response_payload": envelope_type != "events_api",
+            "accepts_response_payload": accepts_response_payload(envelope_type, &payload),
             "retry_attempt": 0,
             "retry_reason": "",
         });
         self.socket_send_raw(envelope);
         envelope_id
+    }
+
+    /// An `events_api` payload (`event_callback`) around `event` (`{"type":"app_mention",..}`).
+    pub fn events_api_payload(&self, event: Value) -> Value {
+        let n = self.inner.seq.fetch_add(1, Ordering::SeqCst);
+        json!({
+            "token": "fake-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": format!("Ev{n:010}"),
+            "event_time": now_micros() / 1_000_000,
+            "authorizations": [{"enterprise_id": null, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                                 "is_bot": true, "is_enterprise_install": false}],
+            "is_ext_shared_channel": false,
+        })
+    }
+
+    /// A `slash_commands` payload; its `response_url` points at this fake (see
+    /// [`FakeSlack::response_url`]) and its `trigger_id` is fresh.
+    pub fn slash_command_payload(
+        &self,
+        command: &str,
+        text: &str,
+        user: &str,
+        channel: &str,
+    ) -> Value {
+        let n = self.inner.seq.fetch_add(1, Ordering::SeqCst);
+        json!({
+            "token": "fake-verification-token",
+            "api_app_id": APP_ID,
+            "team_id": TEAM_ID,
+            "team_domain": "fake",
+            "channel_id": channel,
+            "channel_name": channel.to_lowercase(),
+            "user_id": user,
+            "user_name": user.to_lowercase(),
+            "command": command,
+            "text": text,
+            "response_url": self.response_url(),
+            "trigger_id": format!("{n}.fake.trigger"),
+            "is_enterprise_install": false,
+        })
+    }
+
+    /// A fresh response URL served by this fake: POSTs to it are recorded as calls with
+    /// method `response_url` (args = the JSON body, `http_method` = POST) and answered
+    /// `{"ok":true}`.
+    pub fn response_url(&self) -> String {
+        let n = self.inner.seq.fetch_add(1, Ordering::SeqCst);
+        format!("{}/response_url/{n}", self.base_url())
+    }
+
+    /// The DM channel id the fake uses when `chat.postMessage` is sent to a user id.
+    pub fn dm_channel(user: &str) -> String {
+        format!("D{user}")
     }
 
     /// Push any frame as-is (to one client, round robin; queued if none is connected).
@@ -895,8 +952,16 @@ async fn handle_http(
     args.remove("token");
     let args = Value::Object(args);
 
+    let is_response_url = uri.path().starts_with("/response_url/");
+    let method = if is_response_url {
+        "response_url".to_string()
+    } else {
+        method
+    };
     let answer = if bad_body {
         Answer::err("invalid_json")
+    } else if is_response_url {
+        Answer::ok(json!({}))
     } else {
         process(&inner, seq, &method, &args, token.as_deref()).await
     };
@@ -1652,8 +1717,12 @@ impl State {
                 )
             })),
             "chat.postMessage" | "chat.postEphemeral" => {
-                let channel = s("channel").ok_or("channel_not_found")?;
+                let mut channel = s("channel").ok_or("channel_not_found")?;
                 let ephemeral = method == "chat.postEphemeral";
+                if !ephemeral && (channel.starts_with('U') || channel.starts_with('W')) {
+                    // Posting to a user id posts into the app's DM with that user.
+                    channel = FakeSlack::dm_channel(&channel);
+                }
                 let ephemeral_to = if ephemeral {
                     let user = s("user").ok_or("user_not_found")?;
                     if let Some(chans) = self.user_channels.get(&user)
@@ -2091,6 +2160,20 @@ async fn serve_ws(
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
+
+/// Like Slack: slash commands and the interactions that can be answered in the ack
+/// (`view_submission`, `block_suggestion`) accept a response payload; events and
+/// `block_actions` do not.
+fn accepts_response_payload(envelope_type: &str, payload: &Value) -> bool {
+    match envelope_type {
+        "slash_commands" => true,
+        "interactive" => matches!(
+            payload["type"].as_str(),
+            Some("view_submission" | "block_suggestion")
+        ),
+        _ => false,
+    }
+}
 
 fn now_micros() -> u128 {
     SystemTime::now()
