@@ -853,6 +853,17 @@ async fn socket_mode_round_trip_with_slack_morphism_listener() {
         .unwrap();
     assert!(matches!(event.event, SlackEventCallbackBody::AppMention(_)));
 
+    // A dropped connection (no close frame): slack-morphism reconnects by itself.
+    let total = fake.socket_connections_total();
+    fake.socket_drop_connections();
+    assert!(
+        fake.wait_for_socket_connections_total(total + 1, WAIT)
+            .await,
+        "client reconnected after a dropped connection"
+    );
+    let envelope_id = fake.socket_send("events_api", app_mention("after drop", "Ev3"));
+    assert!(fake.wait_for_ack(&envelope_id, WAIT).await.is_some());
+
     listener.shutdown().await;
     let acked: HashMap<String, usize> =
         fake.socket_acks()
