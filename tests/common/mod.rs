@@ -3,6 +3,8 @@
 //! not reachable, and fail instead when REMEDYBOT_REQUIRE_POSTGRES=1 (CI sets it).
 #![allow(dead_code)]
 
+pub mod fake_slack;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
