@@ -53,7 +53,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let jobs = crate::jobs::spawn(app.clone(), stop_rx.clone());
+    let jobs = crate::jobs::spawn(app.clone(), stop_rx.clone())?;
     let router = crate::http::router(app.clone());
     let mut http_stop = stop_rx;
     let result = axum::serve(listener, router)

@@ -3,12 +3,42 @@
 mod expiry;
 pub mod outbox;
 
+use std::sync::Arc;
+
+use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::chat::slack::api::SlackApi;
+use crate::chat::slack::deliver::SlackDeliverer;
+use crate::chat::slack::render::SlackRenderer;
 
-/// Start every background job.
-pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![tokio::spawn(expiry::run(app, shutdown))]
+/// Start every background job. Fails (before anything runs) when a configured chat
+/// platform cannot be set up, e.g. a template override that does not compile.
+pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let mut jobs = Vec::new();
+    if let Some(deliverer) = slack_deliverer(&app)? {
+        jobs.push(tokio::spawn(outbox::run(
+            app.clone(),
+            Arc::new(deliverer),
+            shutdown.clone(),
+        )));
+    }
+    jobs.push(tokio::spawn(expiry::run(app, shutdown)));
+    Ok(jobs)
+}
+
+/// The Slack outbox deliverer, when `SLACK_BOT_TOKEN` is set.
+pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
+    let slack = &app.settings.slack;
+    let Some(token) = &slack.bot_token else {
+        return Ok(None);
+    };
+    let api = SlackApi::new(&slack.api_url, token)
+        .context("setting up the Slack client (are CA certificates installed?)")?;
+    let render = SlackRenderer::new(slack.templates_dir.as_deref())
+        .context("loading the Slack message templates")?;
+    tracing::info!(api = %slack.api_url, "delivering to Slack");
+    Ok(Some(SlackDeliverer::new(app.clone(), api, render)))
 }

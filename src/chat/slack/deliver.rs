@@ -18,7 +18,8 @@ use crate::app::App;
 use crate::chat::deliver::{Created, Deliverer, SendError, Target};
 use crate::chat::delivery::{Delivery, Platform, role};
 use crate::chat::view::{ApprovalView, FindingCard, Note};
-use crate::domain::{Change, Event, FindingId, FindingState, PendingDecision};
+use crate::domain::workflow::PendingDecision;
+use crate::domain::{Change, Event, FindingId, FindingState};
 use crate::store::{ChatMessage, Claim, QueuedDelivery, StoreError};
 
 /// The metadata event type remedybot tags its messages with.
@@ -90,7 +91,12 @@ impl SlackDeliverer {
         if claim.in_doubt
             && let Some(ts) = self.find_posted(claim, channel, thread_ts).await?
         {
-            tracing::info!(outbox.id = outbox_id, channel, ts, "message was already posted; adopted");
+            tracing::info!(
+                outbox.id = outbox_id,
+                channel,
+                ts,
+                "message was already posted; adopted"
+            );
             return Ok(ts);
         }
         let mut body = json!({
@@ -111,10 +117,13 @@ impl SlackDeliverer {
             body["thread_ts"] = json!(ts);
         }
         let reply = self.api.post("chat.postMessage", &body).await?;
-        reply["ts"].as_str().map(str::to_string).ok_or_else(|| SendError::Transient {
-            message: "chat.postMessage answered without a ts".into(),
-            maybe_sent: true,
-        })
+        reply["ts"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::Transient {
+                message: "chat.postMessage answered without a ts".into(),
+                maybe_sent: true,
+            })
     }
 
     /// A message carrying this claim's outbox id, if Slack has one.
@@ -145,7 +154,11 @@ impl SlackDeliverer {
         Ok(find_outbox_message(&reply, claim.item.id))
     }
 
-    async fn update(&self, message: &ChatMessage, rendered: &SlackMessage) -> Result<(), SendError> {
+    async fn update(
+        &self,
+        message: &ChatMessage,
+        rendered: &SlackMessage,
+    ) -> Result<(), SendError> {
         let body = json!({
             "channel": message.channel,
             "ts": message.message_ref,
@@ -156,7 +169,8 @@ impl SlackDeliverer {
     }
 
     fn card(&self, id: FindingId, state: &FindingState) -> SlackMessage {
-        self.render.root(&FindingCard::from_state(id, state, Utc::now()))
+        self.render
+            .root(&FindingCard::from_state(id, state, Utc::now()))
     }
 
     fn approval_view(&self, p: &PendingDecision) -> ApprovalView {
@@ -249,7 +263,9 @@ impl Deliverer for SlackDeliverer {
         };
         match parse(&claim.item)? {
             Delivery::OpenThread => {
-                let ts = self.post(claim, channel, thread_ts, &self.card(id, &state)).await?;
+                let ts = self
+                    .post(claim, channel, thread_ts, &self.card(id, &state))
+                    .await?;
                 Ok(match thread {
                     // The finding came from an alert message: the card is its first reply.
                     Some(_) => vec![(role::CARD, at(ts))],
