@@ -5,4 +5,5 @@
 pub mod command;
 pub mod deliver;
 pub mod delivery;
+pub mod extract;
 pub mod slack;
