@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::chat::extract::{ListenFile, Listeners};
 use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
 use crate::routing::{CodeOwners, RouteFile, Router, SuppressionFile, Suppressions};
 
@@ -83,6 +84,8 @@ struct FileConfig {
     suppressions: Vec<SuppressionFile>,
     #[serde(default)]
     slack: SlackFile,
+    #[serde(default)]
+    listen: Vec<ListenFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,6 +217,9 @@ pub struct Settings {
     pub router: Router,
     /// `[[suppressions]]`: new findings accepted until a mandatory expiry, or noted.
     pub suppressions: Suppressions,
+    /// `[[listen]]`: channels whose alert messages (from the listed bots or users) become
+    /// findings.
+    pub listeners: Listeners,
     pub policy: Policy,
     pub slack: SlackSettings,
     /// The file the settings came from, if any (for messages).
@@ -235,6 +241,7 @@ impl Default for Settings {
             missing_in_full_scan: MissingPolicy::default(),
             router: Router::default(),
             suppressions: Suppressions::default(),
+            listeners: Listeners::default(),
             policy: Policy::default(),
             slack: SlackSettings::default(),
             source: None,
@@ -452,6 +459,7 @@ impl Settings {
         s.suppressions = Suppressions::new(&file.suppressions, codeowners.as_ref())
             .map_err(|(k, m)| invalid(k, m))?;
         s.router = Router::new(&file.routes, codeowners).map_err(|(k, m)| invalid(k, m))?;
+        s.listeners = Listeners::new(&file.listen).map_err(|(k, m)| invalid(k, m))?;
         if let Some(days) = file.risk.max_acceptance_days {
             if days == 0 {
                 return Err(invalid(

@@ -5,5 +5,6 @@
 pub mod command;
 pub mod deliver;
 pub mod delivery;
+pub mod extract;
 pub mod slack;
 pub mod view;
