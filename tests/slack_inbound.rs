@@ -949,6 +949,20 @@ async fn remedy_escapes_finding_text() {
         "{text}"
     );
     assert!(!text.contains("<!channel>"), "{text}");
+    let show = h.remedy("UANN", &format!("show {id}")).await;
+    for text in [
+        section_text(&show),
+        show["text"].as_str().unwrap().to_string(),
+    ] {
+        assert!(
+            text.contains("&lt;!channel&gt; &amp; &lt;@U999&gt;"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<@U999>"),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]

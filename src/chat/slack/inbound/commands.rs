@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 
+use super::answer::{Answer, due_text, owner_text};
 use super::visibility::{self, VisibilityError};
 use super::{InboundError, Reply, escape, truncate};
 use crate::app::{App, AppError};
@@ -19,10 +19,6 @@ use crate::store::{FindingFilter, FindingSummary, StoreError};
 
 /// Rows a listing shows; the rest are counted.
 pub const MAX_LINES: usize = 20;
-/// Slack's limit on a section's text.
-const MAX_SECTION: usize = 3000;
-/// Slack's limit on blocks in a message.
-const MAX_BLOCKS: usize = 50;
 /// Trail events `show` lists, the most recent.
 const TRAIL_EVENTS: usize = 5;
 
@@ -32,58 +28,6 @@ struct Caller {
     name: String,
     /// The command as the workspace names it, for usage lines (normally `/remedy`).
     slash: String,
-}
-
-/// An ephemeral answer: a plain-text summary (notifications, screen readers) and mrkdwn
-/// lines, already escaped, packed into sections.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    pub summary: String,
-    pub lines: Vec<String>,
-}
-
-impl Answer {
-    fn new(summary: impl Into<String>, lines: Vec<String>) -> Answer {
-        Answer {
-            summary: summary.into(),
-            lines,
-        }
-    }
-
-    /// One line that is also the summary.
-    fn line(text: impl Into<String>) -> Answer {
-        let text = text.into();
-        Answer::new(text.clone(), vec![text])
-    }
-
-    /// The response body: `response_type: ephemeral`, sections of at most 3000 characters,
-    /// at most 50 blocks.
-    pub fn to_json(&self) -> Value {
-        let mut sections: Vec<String> = Vec::new();
-        for line in &self.lines {
-            let line = truncate(line, MAX_SECTION);
-            match sections.last_mut() {
-                Some(s) if s.chars().count() + 1 + line.chars().count() <= MAX_SECTION => {
-                    s.push('\n');
-                    s.push_str(&line);
-                }
-                _ => sections.push(line),
-            }
-        }
-        if sections.len() > MAX_BLOCKS {
-            sections.truncate(MAX_BLOCKS - 1);
-            sections.push("… (too long for one message)".into());
-        }
-        let blocks: Vec<Value> = sections
-            .into_iter()
-            .map(|text| json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } }))
-            .collect();
-        json!({
-            "response_type": "ephemeral",
-            "text": truncate(&self.summary, MAX_SECTION),
-            "blocks": blocks,
-        })
-    }
 }
 
 /// Answer one slash command request (body already verified).
@@ -149,10 +93,10 @@ async fn answer(
     match command {
         RemedyCommand::Help { unknown } => Ok(help(caller, unknown.as_deref())),
         RemedyCommand::Invalid { usage, problem } => Ok(Answer::new(
-            problem.clone(),
+            escape(&problem),
             vec![
                 escape(&problem),
-                format!("Usage: `{} {}`", caller.slash, usage),
+                format!("Usage: `{} {}`", escape(&caller.slash), usage),
             ],
         )),
         RemedyCommand::Stats => Ok(stats(app, now).await?),
@@ -214,31 +158,14 @@ fn help(caller: &Caller, unknown: Option<&str>) -> Answer {
         lines.push(format!("`{} {}` — {}", escape(&caller.slash), usage, what));
     }
     let summary = match unknown {
-        Some(word) => format!("Unknown subcommand `{word}`; try {} help", caller.slash),
-        None => format!("{} help", caller.slash),
+        Some(word) => format!(
+            "Unknown subcommand `{}`; try {} help",
+            escape(word),
+            escape(&caller.slash)
+        ),
+        None => format!("{} help", escape(&caller.slash)),
     };
     Answer::new(summary, lines)
-}
-
-/// An owner for display: a Slack user as a mention, anything else as escaped text.
-fn owner_text(owner: Option<&str>) -> String {
-    match owner {
-        None => "unassigned".into(),
-        Some(o) => match o.strip_prefix("slack:") {
-            Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
-                format!("<@{id}>")
-            }
-            _ => escape(o),
-        },
-    }
-}
-
-fn due_text(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match due {
-        None => "no deadline".into(),
-        Some(d) if d < now => format!("*overdue* since {}", d.format("%Y-%m-%d")),
-        Some(d) => format!("due {}", d.format("%Y-%m-%d")),
-    }
 }
 
 fn summary_line(f: &FindingSummary, now: DateTime<Utc>) -> String {
@@ -345,7 +272,7 @@ async fn show(
         )
     }));
     Ok(Answer::new(
-        format!("{id}: {} ({}, {})", s.title, s.severity, s.stage),
+        format!("{id}: {} ({}, {})", escape(&s.title), s.severity, s.stage),
         lines,
     ))
 }
@@ -417,39 +344,4 @@ async fn stats(app: &App, now: DateTime<Utc>) -> Result<Answer, StoreError> {
         format!("{open} open, {} overdue", s.overdue),
         lines,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_answers_stay_within_slacks_limits() {
-        let lines: Vec<String> = (0..400)
-            .map(|i| format!("{i} {}", "x".repeat(200)))
-            .collect();
-        let json = Answer::new("s", lines).to_json();
-        let blocks = json["blocks"].as_array().unwrap();
-        assert!(blocks.len() <= MAX_BLOCKS);
-        for b in blocks {
-            assert!(b["text"]["text"].as_str().unwrap().chars().count() <= MAX_SECTION);
-        }
-        let one = Answer::line("y".repeat(5000)).to_json();
-        assert_eq!(
-            one["blocks"][0]["text"]["text"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .count(),
-            MAX_SECTION
-        );
-    }
-
-    #[test]
-    fn owners_are_mentions_only_when_they_are_slack_ids() {
-        assert_eq!(owner_text(Some("slack:U1")), "<@U1>");
-        assert_eq!(owner_text(Some("slack:<!here>")), "slack:&lt;!here&gt;");
-        assert_eq!(owner_text(Some("team-a")), "team-a");
-        assert_eq!(owner_text(None), "unassigned");
-    }
 }

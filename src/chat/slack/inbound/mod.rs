@@ -7,6 +7,7 @@
 //! and it never waits on the Slack Web API longer than Slack waits for its answer: calls
 //! that can be deferred run in [`Slack::spawn`]ed tasks after the answer.
 
+pub mod answer;
 pub mod commands;
 pub mod events;
 pub mod interactions;
