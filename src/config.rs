@@ -94,6 +94,7 @@ struct SlackFile {
     default_channel: Option<String>,
     templates_dir: Option<PathBuf>,
     messages_per_second_per_channel: Option<f64>,
+    first_reply_acknowledges: Option<bool>,
 }
 
 /// The default Slack Web API base URL.
@@ -116,6 +117,9 @@ pub struct SlackSettings {
     pub templates_dir: Option<PathBuf>,
     /// `[slack] messages_per_second_per_channel` (Slack allows about one).
     pub messages_per_second_per_channel: f64,
+    /// `[slack] first_reply_acknowledges`: the first human reply in a new finding's thread
+    /// also acknowledges it (stage new → triage), as that person. Default `true`.
+    pub first_reply_acknowledges: bool,
 }
 
 impl Default for SlackSettings {
@@ -128,6 +132,7 @@ impl Default for SlackSettings {
             default_channel: None,
             templates_dir: None,
             messages_per_second_per_channel: 1.0,
+            first_reply_acknowledges: true,
         }
     }
 }
@@ -364,6 +369,9 @@ impl Settings {
             }
             s.slack.messages_per_second_per_channel = rate;
         }
+        if let Some(ack) = file.slack.first_reply_acknowledges {
+            s.slack.first_reply_acknowledges = ack;
+        }
 
         let policy = &mut s.policy;
         for (severity, sla) in file.sla {
@@ -551,6 +559,13 @@ mod tests {
         let s = parse("").unwrap();
         assert_eq!(s.policy, Policy::default());
         assert_eq!(s.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn the_first_slack_reply_acknowledges_unless_turned_off() {
+        assert!(parse("").unwrap().slack.first_reply_acknowledges);
+        let s = parse("[slack]\nfirst_reply_acknowledges = false\n").unwrap();
+        assert!(!s.slack.first_reply_acknowledges);
     }
 
     #[test]

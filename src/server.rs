@@ -68,6 +68,10 @@ pub async fn serve(
     for job in jobs {
         let _ = job.await;
     }
+    // Slack events are answered before they are handled: finish handling them.
+    if let Some(slack) = &app.slack {
+        slack.settle().await;
+    }
     app.store.close().await;
     tracing::info!("stopped");
     result

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::chat::delivery::{self, Platform};
+use crate::chat::slack::Slack;
 use crate::config::Settings;
 use crate::domain::{Change, Event, FindingId, Refusal, Source};
 use crate::store::{NewDelivery, Store, StoreError, WriteTx};
@@ -49,15 +50,28 @@ pub struct App {
     /// Woken when messages are queued, so the outbox worker sends them without waiting
     /// for its next poll.
     pub outbox_signal: Arc<Notify>,
+    /// The Slack integration (Web API client, request verifier), when Slack is enabled.
+    pub slack: Option<Arc<Slack>>,
 }
 
 impl App {
+    /// The application for `settings`. When the Slack client cannot be built (e.g. no TLS
+    /// root certificates on the host) this logs the reason and runs with Slack off, so the
+    /// rest of remedybot still serves.
     pub fn new(settings: Settings, store: Store) -> App {
+        let slack = match Slack::from_settings(&settings.slack) {
+            Ok(slack) => slack.map(Arc::new),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the Slack client; Slack is off");
+                None
+            }
+        };
         App {
             settings: Arc::new(settings),
             store,
             metrics: Arc::new(Metrics::default()),
             outbox_signal: Arc::new(Notify::new()),
+            slack,
         }
     }
 

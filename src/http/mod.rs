@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod github;
 mod health;
+mod slack;
 
 use std::time::Instant;
 
@@ -35,6 +36,9 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/findings/{id}/trail", get(api::get_trail))
         .route("/api/v1/reports/summary", get(api::summary))
         .route("/api/v1/webhooks/github", post(github::webhook))
+        .route("/slack/events", post(slack::events))
+        .route("/slack/interactions", post(slack::interactions))
+        .route("/slack/commands", post(slack::commands))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

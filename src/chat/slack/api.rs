@@ -62,8 +62,9 @@ impl SlackApi {
             .enable_http1()
             .enable_http2()
             .build();
-        let connector =
-            SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+        // slack-morphism joins the base and the method with a `/` of its own.
+        let connector = SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(api_url.trim_end_matches('/'));
         Ok(SlackApi {
             client: Arc::new(SlackClient::new(connector)),
             token: Arc::new(SlackApiToken::new(bot_token.expose().to_string().into())),
