@@ -61,10 +61,13 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<CommandOutcome, AppError> {
         let now = super::stored_precision(now);
+        // Resolved before the transaction: it may ask Slack, and writers queue on the chain.
+        let expanded = self.policy_for(command, actor).await;
+        let policy = expanded.as_ref().unwrap_or(&self.settings.policy);
         let mut tx = self.store.begin_write().await?;
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
         let command = &resolve_duplicate(&mut tx, id, command).await?;
-        let changes = decide(&stored.state, command, actor, &self.settings.policy, now)?;
+        let changes = decide(&stored.state, command, actor, policy, now)?;
         let mut state = stored.state;
         let events: Vec<Event> = changes
             .iter()
@@ -88,6 +91,23 @@ impl App {
             self.metrics.record_transition(c.kind());
         }
         Ok(CommandOutcome { id, state, changes })
+    }
+
+    /// The policy a vote is judged by: approver groups that name Slack user groups list the
+    /// voter by id when they belong (see `chat::slack::usergroups`). `None`: the configured
+    /// policy as it is.
+    async fn policy_for(&self, command: &Command, actor: &Actor) -> Option<crate::domain::Policy> {
+        let slack = self.slack.as_ref()?;
+        if !matches!(command, Command::Vote { .. }) {
+            return None;
+        }
+        crate::chat::slack::usergroups::expand_for(
+            &self.settings.policy,
+            actor,
+            &slack.api,
+            &slack.usergroups,
+        )
+        .await
     }
 
     /// Reopen every finding whose risk acceptance has run out. Returns the reopened ids.

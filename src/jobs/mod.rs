@@ -10,7 +10,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::chat::slack::api::SlackApi;
 use crate::chat::slack::deliver::SlackDeliverer;
 use crate::chat::slack::render::SlackRenderer;
 
@@ -25,6 +24,15 @@ pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<Jo
             shutdown.clone(),
         )));
     }
+    if let (Some(slack), Some(token)) = (&app.slack, &app.settings.slack.app_token) {
+        tracing::info!("receiving Slack events over Socket Mode");
+        jobs.push(tokio::spawn(crate::chat::slack::socket::run(
+            app.clone(),
+            slack.clone(),
+            token.clone(),
+            shutdown.clone(),
+        )));
+    }
     jobs.push(tokio::spawn(expiry::run(app, shutdown)));
     Ok(jobs)
 }
@@ -32,11 +40,12 @@ pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<Jo
 /// The Slack outbox deliverer, when `SLACK_BOT_TOKEN` is set.
 pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
     let slack = &app.settings.slack;
-    let Some(token) = &slack.bot_token else {
+    if slack.bot_token.is_none() {
         return Ok(None);
+    }
+    let Some(api) = app.slack.as_ref().map(|s| s.api.clone()) else {
+        anyhow::bail!("SLACK_BOT_TOKEN is set but the Slack client could not be built (see the error above; are CA certificates installed?)");
     };
-    let api = SlackApi::new(&slack.api_url, token)
-        .context("setting up the Slack client (are CA certificates installed?)")?;
     let render = SlackRenderer::new(slack.templates_dir.as_deref())
         .context("loading the Slack message templates")?;
     tracing::info!(api = %slack.api_url, "delivering to Slack");

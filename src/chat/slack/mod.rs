@@ -9,6 +9,8 @@ pub mod manifest;
 pub mod modals;
 pub mod render;
 pub mod signing;
+pub mod socket;
+pub mod usergroups;
 
 use std::future::Future;
 
@@ -17,6 +19,7 @@ use tokio::sync::watch;
 use self::api::SlackApi;
 use self::inbound::visibility::ChannelCache;
 use self::signing::SlackSigner;
+use self::usergroups::UsergroupCache;
 use crate::config::SlackSettings;
 
 /// The running Slack integration, shared by the `/slack/*` handlers: the Web API client,
@@ -30,6 +33,8 @@ pub struct Slack {
     /// `[slack] first_reply_acknowledges`.
     pub first_reply_acknowledges: bool,
     pub(crate) channels: ChannelCache,
+    /// Members of Slack user groups used as approver groups.
+    pub usergroups: UsergroupCache,
     /// How many background tasks are running (see [`Slack::spawn`]).
     tasks: watch::Sender<usize>,
 }
@@ -57,6 +62,7 @@ impl Slack {
             signer,
             first_reply_acknowledges,
             channels: ChannelCache::default(),
+            usergroups: UsergroupCache::default(),
             tasks: watch::Sender::new(0),
         }
     }
