@@ -44,7 +44,9 @@ pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
         return Ok(None);
     }
     let Some(api) = app.slack.as_ref().map(|s| s.api.clone()) else {
-        anyhow::bail!("SLACK_BOT_TOKEN is set but the Slack client could not be built (see the error above; are CA certificates installed?)");
+        anyhow::bail!(
+            "SLACK_BOT_TOKEN is set but the Slack client could not be built (see the error above; are CA certificates installed?)"
+        );
     };
     let render = SlackRenderer::new(slack.templates_dir.as_deref())
         .context("loading the Slack message templates")?;

@@ -124,7 +124,12 @@ async fn connection(
 }
 
 /// Handle one frame; `Some` when the connection should end.
-fn on_frame(app: &App, slack: &Arc<Slack>, text: &str, acks: &mpsc::Sender<Message>) -> Option<Ended> {
+fn on_frame(
+    app: &App,
+    slack: &Arc<Slack>,
+    text: &str,
+    acks: &mpsc::Sender<Message>,
+) -> Option<Ended> {
     let envelope: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {

@@ -47,29 +47,11 @@ pub fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// Escape text for Slack mrkdwn, so finding text can neither format nor mention.
-// TODO: use chat::slack::escape once merged
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape::escape_mrkdwn as escape;
 
 /// `text` cut to at most `max` characters, with `…` when cut.
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    super::escape::truncate_chars(text, max, "…")
 }
 
 /// The acting person from a payload's `user` object (`id`, `name` or `username`).

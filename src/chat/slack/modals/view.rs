@@ -254,21 +254,11 @@ fn context(id: FindingId, title: &str) -> Value {
     })
 }
 
-/// Slack's mrkdwn escaping: `&`, `<` and `>` are the control characters.
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+pub(super) use crate::chat::slack::escape::escape_mrkdwn as escape;
 
 /// At most `max` characters, ending in `…` when shortened.
-pub(super) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+pub(super) fn truncate(text: &str, max: usize) -> String {
+    crate::chat::slack::escape::truncate_chars(text, max, "…")
 }
 
 fn plain(text: &str) -> Value {
