@@ -682,4 +682,45 @@ max_acceptance_days = 90
         let short = MapEnv(vec![("REMEDYBOT_INGEST_TOKEN", "short")]);
         assert!(Settings::load(None, &short).is_err());
     }
+
+    #[test]
+    fn slack_settings_come_from_the_file_and_the_environment() {
+        let s = parse(
+            "[slack]\ndefault_channel = \"C0SEC\"\nmessages_per_second_per_channel = 2.5\n\
+             templates_dir = \"tpl\"\nfirst_reply_acknowledges = false\n",
+        )
+        .expect("valid");
+        assert_eq!(s.slack.default_channel.as_deref(), Some("C0SEC"));
+        assert_eq!(s.slack.messages_per_second_per_channel, 2.5);
+        assert_eq!(s.slack.templates_dir, Some(PathBuf::from("tpl")));
+        assert!(!s.slack.first_reply_acknowledges);
+        assert!(!s.slack.enabled(), "no bot token: Slack is off");
+
+        let env = MapEnv(vec![
+            ("SLACK_BOT_TOKEN", "xoxb-1-2"),
+            ("SLACK_APP_TOKEN", "xapp-1-2"),
+            ("SLACK_SIGNING_SECRET", "s3cret"),
+            ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+        ]);
+        let s = Settings::load(None, &env).expect("valid env");
+        assert!(s.slack.enabled());
+        assert_eq!(s.slack.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(format!("{:?}", s.slack.bot_token), "Some([redacted])");
+    }
+
+    #[test]
+    fn swapped_slack_tokens_and_bad_rates_are_refused_by_name() {
+        let env = MapEnv(vec![("SLACK_BOT_TOKEN", "xapp-1-2")]);
+        let err = Settings::load(None, &env).expect_err("wrong prefix").to_string();
+        assert!(err.contains("SLACK_BOT_TOKEN") && err.contains("xoxb-"), "{err}");
+        let env = MapEnv(vec![("SLACK_API_URL", "slack.com/api")]);
+        let err = Settings::load(None, &env).expect_err("no scheme").to_string();
+        assert!(err.contains("SLACK_API_URL"), "{err}");
+        let err = parse("[slack]\nmessages_per_second_per_channel = 0\n")
+            .expect_err("zero rate")
+            .to_string();
+        assert!(err.contains("slack.messages_per_second_per_channel"), "{err}");
+        let err = parse("[slack]\nchannel = \"C1\"\n").expect_err("unknown key").to_string();
+        assert!(err.contains("channel"), "{err}");
+    }
 }
