@@ -86,6 +86,31 @@ struct FileConfig {
     slack: SlackFile,
     #[serde(default)]
     listen: Vec<ListenFile>,
+    #[serde(default)]
+    chat: ChatFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatFile {
+    flood_threshold: Option<usize>,
+}
+
+/// Chat settings shared by every platform (`[chat]`).
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// `[chat] flood_threshold`: when one import would open more than this many threads in
+    /// one channel, it posts one summary message (with a thread for the batch) instead.
+    /// `0` turns the guard off.
+    pub flood_threshold: usize,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        ChatSettings {
+            flood_threshold: 20,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,6 +252,7 @@ pub struct Settings {
     pub listeners: Listeners,
     pub policy: Policy,
     pub slack: SlackSettings,
+    pub chat: ChatSettings,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
 }
@@ -249,6 +275,7 @@ impl Default for Settings {
             listeners: Listeners::default(),
             policy: Policy::default(),
             slack: SlackSettings::default(),
+            chat: ChatSettings::default(),
             source: None,
         }
     }
@@ -354,6 +381,9 @@ impl Settings {
         }
         if let Some(t) = file.database.acquire_timeout_secs {
             s.database.acquire_timeout_secs = t.max(1);
+        }
+        if let Some(n) = file.chat.flood_threshold {
+            s.chat.flood_threshold = n;
         }
         s.slack.default_channel = file.slack.default_channel;
         s.slack.templates_dir = file
@@ -711,16 +741,28 @@ max_acceptance_days = 90
     #[test]
     fn swapped_slack_tokens_and_bad_rates_are_refused_by_name() {
         let env = MapEnv(vec![("SLACK_BOT_TOKEN", "xapp-1-2")]);
-        let err = Settings::load(None, &env).expect_err("wrong prefix").to_string();
-        assert!(err.contains("SLACK_BOT_TOKEN") && err.contains("xoxb-"), "{err}");
+        let err = Settings::load(None, &env)
+            .expect_err("wrong prefix")
+            .to_string();
+        assert!(
+            err.contains("SLACK_BOT_TOKEN") && err.contains("xoxb-"),
+            "{err}"
+        );
         let env = MapEnv(vec![("SLACK_API_URL", "slack.com/api")]);
-        let err = Settings::load(None, &env).expect_err("no scheme").to_string();
+        let err = Settings::load(None, &env)
+            .expect_err("no scheme")
+            .to_string();
         assert!(err.contains("SLACK_API_URL"), "{err}");
         let err = parse("[slack]\nmessages_per_second_per_channel = 0\n")
             .expect_err("zero rate")
             .to_string();
-        assert!(err.contains("slack.messages_per_second_per_channel"), "{err}");
-        let err = parse("[slack]\nchannel = \"C1\"\n").expect_err("unknown key").to_string();
+        assert!(
+            err.contains("slack.messages_per_second_per_channel"),
+            "{err}"
+        );
+        let err = parse("[slack]\nchannel = \"C1\"\n")
+            .expect_err("unknown key")
+            .to_string();
         assert!(err.contains("channel"), "{err}");
     }
 }

@@ -40,6 +40,9 @@ pub struct RouteFile {
     pub slack_channels: Vec<String>,
     #[serde(default)]
     pub discord_channels: Vec<String>,
+    /// Severities whose findings get their own chat thread; the others are tracked (and
+    /// listed by `/remedy`, the CLI and reports) but not posted one by one. Default: all.
+    pub thread_severities: Option<Vec<Severity>>,
 }
 
 /// A glob list compiled once.
@@ -77,9 +80,26 @@ pub struct Route {
     fallback_owner: Option<String>,
     pub slack_channels: Vec<String>,
     pub discord_channels: Vec<String>,
+    thread_severities: Option<Vec<Severity>>,
 }
 
 impl Route {
+    /// Whether findings of `severity` under this rule get their own chat thread.
+    pub fn threads(&self, severity: Severity) -> bool {
+        self.thread_severities
+            .as_ref()
+            .is_none_or(|list| list.contains(&severity))
+    }
+
+    /// The rule's chat channels on `platform` (`"slack"`, `"discord"`).
+    pub fn channels(&self, platform: &str) -> &[String] {
+        match platform {
+            "slack" => &self.slack_channels,
+            "discord" => &self.discord_channels,
+            _ => &[],
+        }
+    }
+
     pub(crate) fn is_catch_all(&self) -> bool {
         self.source.is_none()
             && self.rule.is_none()
@@ -302,6 +322,7 @@ pub(crate) fn compile(
         fallback_owner: r.fallback_owner.clone(),
         slack_channels: r.slack_channels.clone(),
         discord_channels: r.discord_channels.clone(),
+        thread_severities: r.thread_severities.clone(),
     })
 }
 
