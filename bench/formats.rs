@@ -10,17 +10,18 @@
 //! - `BENCH_ONLY_GENERATE=1`: only write the two files and exit.
 //! - `REMEDYBOT_BIN`: the binary to spawn (default `target/release/remedybot`).
 
+#[path = "common.rs"]
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::ensure;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,7 +31,12 @@ use remedybot::config::Settings;
 use remedybot::domain::{Actor, NewFinding, Source};
 use remedybot::ingest::Format;
 
-const TOKEN: &str = "bench-token-0123456789abcdef";
+use common::{
+    Metric, Server, TOKEN, Unit, binary, env_usize, median, mib, ms, progress, root, table,
+};
+
+/// The name in progress lines (`[formats] …`).
+const BENCH: &str = "formats";
 const SEED: u64 = 0x5eed_f0f0_2024_0001;
 const N: usize = 10_000;
 /// Target for peak memory, as a multiple of the input size.
@@ -736,217 +742,6 @@ fn generate_trivy(seed: u64) -> TrivyReport {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Statistics and results
-// ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy)]
-enum Unit {
-    Ms,
-    /// A multiple of the input size.
-    Times,
-}
-
-struct Metric {
-    name: String,
-    target: Option<f64>,
-    unit: Unit,
-    samples: Vec<f64>,
-}
-
-impl Metric {
-    fn new(name: impl Into<String>, target: Option<f64>, unit: Unit) -> Metric {
-        Metric {
-            name: name.into(),
-            target,
-            unit,
-            samples: Vec::new(),
-        }
-    }
-    fn min(&self) -> Option<f64> {
-        self.samples.iter().copied().reduce(f64::min)
-    }
-    fn median(&self) -> Option<f64> {
-        median(&self.samples)
-    }
-    fn fmt(&self, v: Option<f64>) -> String {
-        match (v, self.unit) {
-            (None, _) => "n/a".into(),
-            (Some(v), Unit::Ms) if v < 10.0 => format!("{v:.1} ms"),
-            (Some(v), Unit::Ms) => format!("{v:.0} ms"),
-            (Some(v), Unit::Times) => format!("{v:.2}×"),
-        }
-    }
-    fn verdict(&self) -> &'static str {
-        match (self.target, self.median()) {
-            (None, _) => "—",
-            (_, None) => "not run",
-            (Some(t), Some(m)) if m <= t => "pass",
-            (Some(t), Some(_)) if self.min().is_some_and(|x| x <= t) => "FAIL (min passes)",
-            _ => "FAIL",
-        }
-    }
-}
-
-fn median(v: &[f64]) -> Option<f64> {
-    let mut s = v.to_vec();
-    if s.is_empty() {
-        return None;
-    }
-    s.sort_by(|a, b| a.total_cmp(b));
-    let n = s.len();
-    Some(if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    })
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn mib(bytes: f64) -> f64 {
-    bytes / 1048576.0
-}
-
-fn table(metrics: &[&Metric]) -> String {
-    let mut s = String::new();
-    s.push_str("| Metric | Target | Min | Median | Runs | Result |\n|---|---|---|---|---|---|\n");
-    for m in metrics {
-        let target = match (m.target, m.unit) {
-            (None, _) => "—".to_string(),
-            (Some(t), Unit::Ms) => format!("≤ {t:.0} ms"),
-            (Some(t), Unit::Times) => format!("≤ {t:.0}× input"),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} |",
-            m.name,
-            target,
-            m.fmt(m.min()),
-            m.fmt(m.median()),
-            m.samples.len(),
-            m.verdict()
-        );
-    }
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// Child processes
-// ---------------------------------------------------------------------------------------
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("REMEDYBOT_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/release/remedybot"))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn progress(msg: impl AsRef<str>) {
-    eprintln!("[formats] {}", msg.as_ref());
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn spawn(db_url: &str, log: &Path, config: Option<&Path>) -> anyhow::Result<Server> {
-        let port = free_port()?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)?;
-        let mut cmd = Command::new(binary());
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        cmd.arg("serve")
-            .env("REMEDYBOT_DATABASE_URL", db_url)
-            .env("REMEDYBOT_LISTEN", format!("127.0.0.1:{port}"))
-            .env("REMEDYBOT_INGEST_TOKEN", TOKEN)
-            .env_remove("REMEDYBOT_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawning {}", binary().display()))?;
-        Ok(Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.base);
-        let since = Instant::now();
-        loop {
-            if let Ok(r) = client.get(&url).send().await
-                && r.status() == reqwest::StatusCode::OK
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("server exited before it was ready: {status}");
-            }
-            if since.elapsed() > Duration::from_secs(60) {
-                bail!("server not ready after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// A `/proc/PID/status` field (`VmRSS`, `VmHWM`) in bytes.
-    fn status_bytes(&self, field: &str) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))
-            .with_context(|| format!("no {field} line"))?;
-        let kb: f64 = line.split_whitespace().nth(1).context("value")?.parse()?;
-        Ok(kb * 1024.0)
-    }
-
-    fn stop(mut self) -> anyhow::Result<()> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
 /// POST the body with no format parameter (auto-detection); the client-side wall time, the
 /// parsed reply and the reply size.
 async fn post(
@@ -1149,7 +944,7 @@ async fn http_runs(
     let mut hwm_abs = Vec::new();
     for run in 0..ctx.runs {
         let url = ctx.sqlite(&format!("http-{}", input.format.name()));
-        let mut server = Server::spawn(&url, &log, config)?;
+        let mut server = Server::spawn(&url, &log, config, &[])?;
         let r = async {
             server.wait_ready(&ctx.client).await?;
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -1165,14 +960,17 @@ async fn http_runs(
         server.stop()?;
         let (t_new, t_same, rss_before, hwm, n_new, n_same) = r?;
         let ratio = (hwm - rss_before) / input.bytes.len() as f64;
-        progress(format!(
-            "{} run {run}: first {:.0} ms, re-import {:.0} ms, VmRSS before {:.1} MiB, VmHWM after {:.1} MiB ({ratio:.2}× input)",
-            input.label,
-            ms(t_new),
-            ms(t_same),
-            mib(rss_before),
-            mib(hwm)
-        ));
+        progress(
+            BENCH,
+            format!(
+                "{} run {run}: first {:.0} ms, re-import {:.0} ms, VmRSS before {:.1} MiB, VmHWM after {:.1} MiB ({ratio:.2}× input)",
+                input.label,
+                ms(t_new),
+                ms(t_same),
+                mib(rss_before),
+                mib(hwm)
+            ),
+        );
         m.e2e_new.samples.push(ms(t_new));
         m.e2e_same.samples.push(ms(t_same));
         m.rss.samples.push(ratio);
@@ -1346,12 +1144,15 @@ async fn run() -> anyhow::Result<()> {
     for i in &inputs {
         std::fs::write(&i.path, &i.bytes)?;
         verified.push(verify(i)?);
-        progress(format!(
-            "{}: {} bytes, {N} findings, {N} distinct fingerprints → {}",
-            i.label,
-            i.bytes.len(),
-            i.path.display()
-        ));
+        progress(
+            BENCH,
+            format!(
+                "{}: {} bytes, {N} findings, {N} distinct fingerprints → {}",
+                i.label,
+                i.bytes.len(),
+                i.path.display()
+            ),
+        );
     }
     if std::env::var("BENCH_ONLY_GENERATE").is_ok_and(|v| !v.is_empty() && v != "0") {
         return Ok(());
@@ -1408,7 +1209,10 @@ async fn run() -> anyhow::Result<()> {
         None
     };
 
-    progress(format!("binary {}, {} runs", binary().display(), ctx.runs));
+    progress(
+        BENCH,
+        format!("binary {}, {} runs", binary().display(), ctx.runs),
+    );
     let mut all = Vec::new();
     for input in &inputs {
         let mut m = FormatMetrics::new(input.label);
@@ -1466,19 +1270,7 @@ async fn run() -> anyhow::Result<()> {
     md.push_str("- In-process times are measured in the bench binary, whose global allocator counts bytes (one relaxed atomic add per allocation; the peak is tracked only inside the peak measurements). The peak is process-wide, so allocations on sqlx's SQLite worker thread count; SQLite's own C allocations (its page cache, up to 16 MiB per connection here) do not go through Rust's allocator and are not counted.\n");
     md.push_str("\n### Raw samples\n\n");
     for m in &metrics {
-        let v: Vec<String> = m
-            .samples
-            .iter()
-            .map(|x| match m.unit {
-                Unit::Ms => format!("{x:.1}"),
-                Unit::Times => format!("{x:.2}"),
-            })
-            .collect();
-        let unit = match m.unit {
-            Unit::Ms => "ms",
-            Unit::Times => "× input",
-        };
-        let _ = writeln!(md, "- {} ({unit}): {}", m.name, v.join(", "));
+        let _ = writeln!(md, "{}", m.raw_samples());
     }
     std::fs::write(out.join("formats-results.md"), &md)?;
     let mut stdout = std::io::stdout().lock();

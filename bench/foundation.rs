@@ -14,14 +14,16 @@
 //! - `BENCH_OUT` (`bench/out`): where the generated findings, logs and results go.
 //! - `BENCH_ONLY_GENERATE=N`: only write `findings-N.json` and exit.
 
+#[path = "common.rs"]
+mod common;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -29,7 +31,10 @@ use remedybot::app::App;
 use remedybot::config::Settings;
 use remedybot::domain::{Actor, Source};
 
-const TOKEN: &str = "bench-token-0123456789abcdef";
+use common::{Metric, Server, TOKEN, Unit, binary, env_usize, mib, ms, progress, root, table};
+
+/// The name in progress lines (`[bench] …`).
+const BENCH: &str = "bench";
 const SEED: u64 = 0x5eed_2024_0bad_cafe;
 const N_INGEST: usize = 10_000;
 const N_OVERDUE: usize = 100_000;
@@ -212,217 +217,6 @@ fn generate_json(n: usize, seed: u64) -> Vec<u8> {
     serde_json::to_vec(&generate(n, seed)).expect("serialise findings")
 }
 
-// ---------------------------------------------------------------------------------------
-// Statistics and results
-// ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy)]
-enum Unit {
-    Ms,
-    MiB,
-}
-
-struct Metric {
-    name: String,
-    /// Target, in `unit`.
-    target: Option<f64>,
-    unit: Unit,
-    samples: Vec<f64>,
-    note: String,
-}
-
-impl Metric {
-    fn new(name: &str, target: Option<f64>, unit: Unit) -> Metric {
-        Metric {
-            name: name.into(),
-            target,
-            unit,
-            samples: Vec::new(),
-            note: String::new(),
-        }
-    }
-    fn min(&self) -> Option<f64> {
-        self.samples.iter().copied().reduce(f64::min)
-    }
-    fn median(&self) -> Option<f64> {
-        let mut s = self.samples.clone();
-        if s.is_empty() {
-            return None;
-        }
-        s.sort_by(|a, b| a.total_cmp(b));
-        let n = s.len();
-        Some(if n % 2 == 1 {
-            s[n / 2]
-        } else {
-            (s[n / 2 - 1] + s[n / 2]) / 2.0
-        })
-    }
-    fn fmt(&self, v: Option<f64>) -> String {
-        match (v, self.unit) {
-            (None, _) => "n/a".into(),
-            (Some(v), Unit::Ms) => format!("{v:.0} ms"),
-            (Some(v), Unit::MiB) => format!("{v:.1} MiB"),
-        }
-    }
-    fn verdict(&self) -> &'static str {
-        match (self.target, self.median()) {
-            (None, _) => "—",
-            (_, None) => "not run",
-            (Some(t), Some(m)) if m <= t => "pass",
-            (Some(t), Some(_)) if self.min().is_some_and(|x| x <= t) => "FAIL (min passes)",
-            _ => "FAIL",
-        }
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn table(metrics: &[Metric]) -> String {
-    let mut s = String::new();
-    s.push_str("| Metric | Target | Min | Median | Runs | Result |\n|---|---|---|---|---|---|\n");
-    for m in metrics {
-        let target = match (m.target, m.unit) {
-            (None, _) => "—".to_string(),
-            (Some(t), Unit::Ms) => format!("≤ {t:.0} ms"),
-            (Some(t), Unit::MiB) => format!("≤ {t:.0} MB"),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} |",
-            m.name,
-            target,
-            m.fmt(m.min()),
-            m.fmt(m.median()),
-            m.samples.len(),
-            m.verdict()
-        );
-    }
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// Child processes
-// ---------------------------------------------------------------------------------------
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("REMEDYBOT_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/release/remedybot"))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Spawn `remedybot serve`; returns at once (not waiting for readiness).
-    fn spawn(db_url: &str, log: &Path, config: Option<&Path>) -> anyhow::Result<Server> {
-        let port = free_port()?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)?;
-        let mut cmd = Command::new(binary());
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        cmd.arg("serve")
-            .env("REMEDYBOT_DATABASE_URL", db_url)
-            .env("REMEDYBOT_LISTEN", format!("127.0.0.1:{port}"))
-            .env("REMEDYBOT_INGEST_TOKEN", TOKEN)
-            .env_remove("REMEDYBOT_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawning {}", binary().display()))?;
-        Ok(Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Poll `/readyz` every `every` until it answers 200; returns the time since `since`.
-    async fn wait_ready(
-        &mut self,
-        client: &reqwest::Client,
-        since: Instant,
-        every: Duration,
-    ) -> anyhow::Result<Duration> {
-        let url = format!("{}/readyz", self.base);
-        loop {
-            if let Ok(r) = client.get(&url).send().await
-                && r.status() == reqwest::StatusCode::OK
-            {
-                return Ok(since.elapsed());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("server exited before it was ready: {status}");
-            }
-            if since.elapsed() > Duration::from_secs(60) {
-                bail!("server not ready after 60 s");
-            }
-            tokio::time::sleep(every).await;
-        }
-    }
-
-    /// VmRSS in MiB.
-    fn rss_mib(&self) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let line = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .context("no VmRSS line")?;
-        let kb: f64 = line
-            .split_whitespace()
-            .nth(1)
-            .context("VmRSS value")?
-            .parse()?;
-        Ok(kb / 1024.0)
-    }
-
-    /// SIGTERM, wait up to 10 s, then SIGKILL.
-    fn stop(mut self) -> anyhow::Result<()> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
 /// POST the body; returns the client-side wall time and the parsed reply.
 async fn post(
     client: &reqwest::Client,
@@ -551,10 +345,6 @@ impl Ctx {
     }
 }
 
-fn progress(msg: impl AsRef<str>) {
-    eprintln!("[bench] {}", msg.as_ref());
-}
-
 /// Metrics 2 and 5b: 10k new, then the same 10k unchanged, into fresh SQLite files.
 async fn ingest_sqlite(
     ctx: &mut Ctx,
@@ -564,20 +354,21 @@ async fn ingest_sqlite(
 ) -> anyhow::Result<()> {
     for run in 0..ctx.runs {
         let url = ctx.sqlite(&format!("ingest-{run}"));
-        let mut server = Server::spawn(&url, &ctx.log("ingest-sqlite"), None)?;
-        server
-            .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
-            .await?;
+        let mut server = Server::spawn(&url, &ctx.log("ingest-sqlite"), None, &[])?;
+        server.wait_ready(&ctx.client).await?;
         let (t_new, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
         expect_count(&reply, "created", N_INGEST)?;
         let (t_same, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
         expect_count(&reply, "unchanged", N_INGEST)?;
-        let rss = server.rss_mib()?;
-        progress(format!(
-            "sqlite run {run}: new {:.0} ms, unchanged {:.0} ms, rss after {rss:.1} MiB",
-            ms(t_new),
-            ms(t_same)
-        ));
+        let rss = mib(server.status_bytes("VmRSS")?);
+        progress(
+            BENCH,
+            format!(
+                "sqlite run {run}: new {:.0} ms, unchanged {:.0} ms, rss after {rss:.1} MiB",
+                ms(t_new),
+                ms(t_same)
+            ),
+        );
         new.samples.push(ms(t_new));
         unchanged.samples.push(ms(t_same));
         rss_after.samples.push(rss);
@@ -604,11 +395,10 @@ async fn ingest_postgres(
                 &format!("{admin}/{db}{params}"),
                 &ctx.log("ingest-postgres"),
                 None,
+                &[],
             )?;
             let r = async {
-                server
-                    .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
-                    .await?;
+                server.wait_ready(&ctx.client).await?;
                 let (t_new, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
                 expect_count(&reply, "created", N_INGEST)?;
                 let (t_same, reply) = post(&ctx.client, &server.base, &ctx.body).await?;
@@ -625,11 +415,14 @@ async fn ingest_postgres(
             &admin,
         )?;
         let (t_new, t_same) = result?;
-        progress(format!(
-            "postgres{params} run {run}: new {:.0} ms, unchanged {:.0} ms",
-            ms(t_new),
-            ms(t_same)
-        ));
+        progress(
+            BENCH,
+            format!(
+                "postgres{params} run {run}: new {:.0} ms, unchanged {:.0} ms",
+                ms(t_new),
+                ms(t_same)
+            ),
+        );
         new.samples.push(ms(t_new));
         unchanged.samples.push(ms(t_same));
     }
@@ -640,9 +433,12 @@ async fn ingest_postgres(
 /// the past (overdue now) and the rest today (not overdue).
 async fn overdue_cli(ctx: &mut Ctx, m: &mut Metric, overdue: usize) -> anyhow::Result<()> {
     let url = ctx.sqlite(&format!("overdue-{overdue}-of-100k"));
-    progress(format!(
-        "seeding {N_OVERDUE} findings (batches of {SEED_BATCH}, {overdue} of them 400 days ago)"
-    ));
+    progress(
+        BENCH,
+        format!(
+            "seeding {N_OVERDUE} findings (batches of {SEED_BATCH}, {overdue} of them 400 days ago)"
+        ),
+    );
     let t = Instant::now();
     let mut times = seed(&url, overdue, SEED ^ 0x100_000, SEED_BATCH, 400).await?;
     if overdue < N_OVERDUE {
@@ -679,7 +475,7 @@ async fn overdue_cli(ctx: &mut Ctx, m: &mut Metric, overdue: usize) -> anyhow::R
         let status = cmd(Stdio::null()).status()?;
         let d = t.elapsed();
         ensure!(status.success(), "findings --overdue failed");
-        progress(format!("overdue run {run}: {:.0} ms", ms(d)));
+        progress(BENCH, format!("overdue run {run}: {:.0} ms", ms(d)));
         m.samples.push(ms(d));
     }
     // The same query in-process, to split process start + migrate check from query + print.
@@ -722,13 +518,11 @@ async fn serve_idle_and_ready(
     let url = ctx.sqlite("seeded-10k");
     seed(&url, N_INGEST, SEED, N_INGEST, 0).await?;
     for run in 0..3 {
-        let mut server = Server::spawn(&url, &ctx.log("idle"), None)?;
-        server
-            .wait_ready(&ctx.client, Instant::now(), Duration::from_millis(5))
-            .await?;
+        let mut server = Server::spawn(&url, &ctx.log("idle"), None, &[])?;
+        server.wait_ready(&ctx.client).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let rss = server.rss_mib()?;
-        progress(format!("idle run {run}: VmRSS {rss:.1} MiB"));
+        let rss = mib(server.status_bytes("VmRSS")?);
+        progress(BENCH, format!("idle run {run}: VmRSS {rss:.1} MiB"));
         idle.samples.push(rss);
         server.stop()?;
     }
@@ -739,11 +533,11 @@ async fn serve_idle_and_ready(
             .pool_max_idle_per_host(0)
             .build()?;
         let start = Instant::now();
-        let mut server = Server::spawn(&url, &ctx.log("ready"), None)?;
+        let mut server = Server::spawn(&url, &ctx.log("ready"), None, &[])?;
         let d = server
-            .wait_ready(&client, start, Duration::from_millis(2))
+            .wait_ready_timed(&client, start, Duration::from_millis(2))
             .await?;
-        progress(format!("ready run {run}: {:.1} ms", ms(d)));
+        progress(BENCH, format!("ready run {run}: {:.1} ms", ms(d)));
         ready.samples.push(ms(d));
         server.stop()?;
     }
@@ -940,42 +734,51 @@ async fn run() -> anyhow::Result<()> {
         avg("description")
     ));
 
-    let mut m_new = Metric::new("10k new findings, one POST, SQLite", Some(1000.0), Unit::Ms);
+    // `whole_ms`: this bench's tables show whole milliseconds, even under 10 ms.
+    let mut m_new =
+        Metric::new("10k new findings, one POST, SQLite", Some(1000.0), Unit::Ms).whole_ms();
     let mut m_same = Metric::new(
         "10k unchanged findings, one POST, SQLite",
         Some(500.0),
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_pg_new = Metric::new(
         "10k new findings, one POST, PostgreSQL",
         Some(2000.0),
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_pg_same = Metric::new(
         "10k unchanged findings, one POST, PostgreSQL",
         None,
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_pg_plain_new = Metric::new(
         "(diagnostic) 10k new, PostgreSQL, `?sslmode=disable`",
         None,
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_pg_plain_same = Metric::new(
         "(diagnostic) 10k unchanged, PostgreSQL, `?sslmode=disable`",
         None,
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_overdue = Metric::new(
         "`findings --overdue` over 100k, all 100k overdue (CLI process, 100k rows printed)",
         Some(200.0),
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_overdue_10 = Metric::new(
         "`findings --overdue` over 100k, 10k overdue (CLI process, 10k rows printed)",
         Some(200.0),
         Unit::Ms,
-    );
+    )
+    .whole_ms();
     let mut m_idle = Metric::new(
         "`serve` idle VmRSS (10k SQLite file)",
         Some(30.0),
@@ -990,15 +793,17 @@ async fn run() -> anyhow::Result<()> {
         "`serve` spawn → first 200 from /readyz",
         Some(300.0),
         Unit::Ms,
-    );
+    )
+    .whole_ms();
 
-    progress(format!("binary {}, {} runs", binary().display(), ctx.runs));
+    progress(
+        BENCH,
+        format!("binary {}, {} runs", binary().display(), ctx.runs),
+    );
     ingest_sqlite(&mut ctx, &mut m_new, &mut m_same, &mut m_rss_after).await?;
-    if std::env::var("BENCH_SKIP_PG").is_ok_and(|v| v == "1") {
-        m_pg_new.note = "skipped".into();
-    } else {
+    if !std::env::var("BENCH_SKIP_PG").is_ok_and(|v| v == "1") {
         if let Err(e) = ingest_postgres(&mut ctx, &mut m_pg_new, &mut m_pg_same, "").await {
-            progress(format!("postgres failed: {e:#}"));
+            progress(BENCH, format!("postgres failed: {e:#}"));
             ctx.notes.push(format!("PostgreSQL run failed: {e:#}"));
         }
         // Diagnostic: the same without TLS on the loopback connection (sqlx's default
@@ -1011,7 +816,7 @@ async fn run() -> anyhow::Result<()> {
         )
         .await
         {
-            progress(format!("postgres (sslmode=disable) failed: {e:#}"));
+            progress(BENCH, format!("postgres (sslmode=disable) failed: {e:#}"));
         }
     }
     serve_idle_and_ready(&mut ctx, &mut m_idle, &mut m_ready).await?;
@@ -1034,7 +839,7 @@ async fn run() -> anyhow::Result<()> {
         m_pg_plain_same,
     ];
     let mut md = String::new();
-    md.push_str(&table(&metrics));
+    md.push_str(&table(&metrics.iter().collect::<Vec<_>>()));
     md.push_str("\nResult: pass when the median meets the target; \"FAIL (min passes)\" when only the best run does.\n");
     md.push_str("\n### Measurement notes\n\n");
     for n in &ctx.notes {
@@ -1046,12 +851,7 @@ async fn run() -> anyhow::Result<()> {
     }
     md.push_str("\n### Raw samples\n\n");
     for m in &metrics {
-        let v: Vec<String> = m.samples.iter().map(|x| format!("{x:.1}")).collect();
-        let unit = match m.unit {
-            Unit::Ms => "ms",
-            Unit::MiB => "MiB",
-        };
-        let _ = writeln!(md, "- {} ({unit}): {}", m.name, v.join(", "));
+        let _ = writeln!(md, "{}", m.raw_samples());
     }
     std::fs::write(out.join("results.md"), &md)?;
     let mut stdout = std::io::stdout().lock();
