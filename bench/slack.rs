@@ -1,0 +1,388 @@
+//! Slack benchmarks (harness = false), against the RELEASE binary and the fake Slack from
+//! the tests (`tests/common/fake_slack.rs`, the same Web API contract checks):
+//!
+//! 1. **Approval clicks**: signed `block_actions` payloads (`rb:approve`) POSTed to
+//!    `/slack/interactions` by 200 concurrent connections on loopback. Every click is a real
+//!    vote by an eligible approver (each (finding, voter) pair once), so each one runs the
+//!    whole path: signature check, payload parse, workflow decision, one write transaction
+//!    (event + projection + outbox row); the last vote on each finding closes it. Reports
+//!    clicks/s (target ≥ 2,000) and p50/p99 latency (p99 target ≤ 20 ms), then checks the
+//!    trail: every vote recorded once, every finding closed exactly once.
+//! 2. **Outbox pacing**: 1,000 new findings routed to one channel; the fake accepts at most
+//!    R `chat.postMessage` calls a second in a channel and remedybot is configured for R.
+//!    Reports the delivery rate, the busiest one-second window and how many calls the fake
+//!    refused with 429 (target: none — never faster than allowed).
+//!
+//! Run with `bench/run.sh`, or `cargo bench --bench slack`. Knobs: `BENCH_RUNS` (3),
+//! `BENCH_CLICK_FINDINGS` (100), `BENCH_CLICK_VOTERS` (100), `BENCH_CONCURRENCY` (200),
+//! `BENCH_OUTBOX_MESSAGES` (1000), `BENCH_OUTBOX_RATE` (50), `BENCH_OUT` (`bench/out`).
+
+#[path = "common.rs"]
+mod common;
+#[path = "../tests/common/fake_slack.rs"]
+mod fake_slack;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use common::{Metric, Server, TOKEN, Unit, env_usize, ms, percentile, progress, root};
+use fake_slack::{BOT_TOKEN, FakeSlack};
+use remedybot::app::App;
+use remedybot::chat::slack::signing::SlackSigner;
+use remedybot::config::Settings;
+use remedybot::domain::{Actor, Command, DecisionKind, FindingId, Proposal, Source};
+
+const BENCH: &str = "slack";
+const SIGNING_SECRET: &str = "bench-signing-secret-8f14e45fceea167a";
+const CHANNEL: &str = "C0BENCH";
+
+fn config(dir: &Path, voters: usize, quorum: usize, rate: usize) -> anyhow::Result<PathBuf> {
+    let members: Vec<String> = (0..voters).map(|i| format!("\"slack:U{i:05}\"")).collect();
+    let text = format!(
+        "[slack]\ndefault_channel = \"{CHANNEL}\"\nmessages_per_second_per_channel = {rate}\n\n\
+         [groups]\nsecurity = [{}]\n\n[approvals.false_positive]\nquorum = {quorum}\ngroups = [\"security\"]\n",
+        members.join(", ")
+    );
+    let path = dir.join("remedybot.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn slack_env(fake: &FakeSlack, signing: bool) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+        ("SLACK_API_URL", fake.api_url()),
+    ];
+    if signing {
+        env.push(("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()));
+    }
+    env
+}
+
+fn findings_json(n: usize, tag: &str) -> String {
+    const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "source": "bench",
+                "rule_id": format!("{tag}-rule-{}", i % 13),
+                "title": format!("Benchmark finding {i} <{tag}> & friends"),
+                "severity": SEVERITIES[i % 4],
+                "asset": format!("service-{}", i % 7),
+                "location": format!("src/{tag}/file_{i}.rs:{}", i % 90),
+            })
+        })
+        .collect();
+    Value::Array(items).to_string()
+}
+
+async fn post_findings(client: &reqwest::Client, base: &str, body: String) -> anyhow::Result<Value> {
+    let resp = client
+        .post(format!("{base}/api/v1/findings"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    ensure!(resp.status().is_success(), "ingest answered {}", resp.status());
+    Ok(resp.json().await?)
+}
+
+/// A `block_actions` click on Approve, shaped like Slack's (from the corpus payload).
+fn click_body(finding: &str, voter: usize) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": format!("U{voter:05}"), "username": format!("voter{voter}"), "name": format!("voter{voter}"), "team_id": "T0BENCH"},
+        "api_app_id": "A0BENCH",
+        "token": "unused",
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": CHANNEL, "is_ephemeral": false},
+        "trigger_id": format!("{voter}.{finding}.trigger"),
+        "team": {"id": "T0BENCH", "domain": "bench"},
+        "channel": {"id": CHANNEL, "name": "security"},
+        "response_url": "https://hooks.slack.com/actions/T0BENCH/1/x",
+        "actions": [{
+            "action_id": "rb:approve",
+            "block_id": format!("rb:approval:{finding}"),
+            "text": {"type": "plain_text", "text": "Approve", "emoji": true},
+            "value": finding,
+            "type": "button",
+            "action_ts": "1700000000.000200"
+        }]
+    });
+    let mut body = String::from("payload=");
+    body.push_str(&urlencode(&payload.to_string()));
+    body
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// Seed findings with an open false-positive request each, through the library, before
+/// the server starts (its outbox then posts the cards and approval messages).
+async fn seed_requests(db_url: &str, config: &Path, n: usize) -> anyhow::Result<Vec<FindingId>> {
+    let mut settings = Settings::load(Some(config), &remedybot::config::ProcessEnv)?;
+    settings.database.url = db_url.to_string();
+    let store = remedybot::server::open_store(&settings).await?;
+    let app = App::new(settings, store);
+    let findings: Vec<remedybot::domain::NewFinding> =
+        remedybot::ingest::parse(remedybot::ingest::Format::Generic, findings_json(n, "click").as_bytes())
+            .map(|(_, f)| f)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::new("cli", "bench", "bench");
+    let out = app.ingest(findings, &actor, Source::Cli, Utc::now()).await?;
+    let ids: Vec<FindingId> = out.findings.iter().map(|f| f.id).collect();
+    let proposal = Command::Propose(Proposal {
+        kind: DecisionKind::FalsePositive,
+        reason: "benchmark".into(),
+        duplicate_of: None,
+        until: None,
+        compensating_controls: String::new(),
+    });
+    for id in &ids {
+        app.execute(*id, &proposal, &actor, Source::Cli, Utc::now())
+            .await?;
+    }
+    app.store.close().await;
+    Ok(ids)
+}
+
+struct ClickRun {
+    per_sec: f64,
+    p50: f64,
+    p99: f64,
+}
+
+async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
+    let findings = env_usize("BENCH_CLICK_FINDINGS", 100);
+    let voters = env_usize("BENCH_CLICK_VOTERS", 100);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 200);
+    let tmp = tempfile::tempdir()?;
+    let db_url = format!("sqlite://{}", tmp.path().join("remedybot.db").display());
+    let config = config(tmp.path(), voters, voters, 1000)?;
+    progress(BENCH, format!("clicks run {run}: seeding {findings} open approval requests"));
+    let ids = seed_requests(&db_url, &config, findings).await?;
+
+    let fake = FakeSlack::start().await;
+    let log = out.join(format!("serve-slack-clicks-{run}.log"));
+    let env = slack_env(&fake, true);
+    let mut server = Server::spawn(&db_url, &log, Some(&config), &env)?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    server.wait_ready(&client).await?;
+    // Let the outbox post the cards and approval requests first.
+    let posted = fake
+        .wait_until(Duration::from_secs(120), || {
+            fake.all_messages(CHANNEL).len() >= 2 * findings
+        })
+        .await;
+    ensure!(posted, "the outbox did not post the cards and approval messages");
+
+    // Every (finding, voter) pair once, interleaved so concurrent clicks hit many findings.
+    let signer = SlackSigner::new(SIGNING_SECRET);
+    let mut clicks = Vec::with_capacity(findings * voters);
+    for v in 0..voters {
+        for id in &ids {
+            let body = click_body(&id.to_string(), v);
+            let ts = Utc::now().timestamp();
+            let sig = signer.sign(ts, body.as_bytes());
+            clicks.push((body, ts.to_string(), sig));
+        }
+    }
+    let total = clicks.len();
+    let queue = Arc::new(std::sync::Mutex::new(clicks));
+    let url = format!("{}/slack/interactions", server.base);
+    progress(BENCH, format!("clicks run {run}: {total} clicks, {concurrency} connections"));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let queue = queue.clone();
+        let client = client.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some((body, ts, sig)) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
+                let t = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("x-slack-request-timestamp", ts)
+                    .header("x-slack-signature", sig)
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = resp.status();
+                let _ = resp.bytes().await?;
+                ensure!(status.is_success(), "click answered {status}");
+                lat.push(ms(t.elapsed()));
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let wall = start.elapsed();
+    server.stop()?;
+
+    // Check the outcome in the trail: every vote once, every finding closed once.
+    let mut settings = Settings::load(Some(&config), &remedybot::config::ProcessEnv)?;
+    settings.database.url = db_url.clone();
+    let store = remedybot::server::open_store(&settings).await?;
+    let mut votes = 0;
+    let mut closed = 0;
+    for id in &ids {
+        for e in store.trail(*id).await? {
+            match e.kind.as_str() {
+                "vote_cast" => votes += 1,
+                "closed" => closed += 1,
+                _ => {}
+            }
+        }
+    }
+    store.close().await;
+    ensure!(votes == total, "expected {total} votes in the trail, found {votes}");
+    ensure!(closed == findings, "expected {findings} closures, found {closed}");
+    fake.assert_no_violations();
+    Ok(ClickRun {
+        per_sec: total as f64 / wall.as_secs_f64(),
+        p50: percentile(&latencies, 50.0).context("latencies")?,
+        p99: percentile(&latencies, 99.0).context("latencies")?,
+    })
+}
+
+struct OutboxRun {
+    per_sec: f64,
+    busiest_second: usize,
+    refused: usize,
+}
+
+async fn outbox_run(out: &Path, run: usize) -> anyhow::Result<OutboxRun> {
+    let n = env_usize("BENCH_OUTBOX_MESSAGES", 1000);
+    let rate = env_usize("BENCH_OUTBOX_RATE", 50);
+    let tmp = tempfile::tempdir()?;
+    let db_url = format!("sqlite://{}", tmp.path().join("remedybot.db").display());
+    let config = config(tmp.path(), 1, 1, rate)?;
+    let fake = FakeSlack::start().await;
+    fake.limit_per_channel("chat.postMessage", rate as u32);
+    let log = out.join(format!("serve-slack-outbox-{run}.log"));
+    let mut server = Server::spawn(&db_url, &log, Some(&config), &slack_env(&fake, false))?;
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await?;
+    progress(BENCH, format!("outbox run {run}: {n} cards to one channel at ≤ {rate}/s"));
+    post_findings(&client, &server.base, findings_json(n, "outbox")).await?;
+    let done = fake
+        .wait_until(Duration::from_secs((n / rate.max(1)) as u64 * 3 + 30), || {
+            fake.messages(CHANNEL).len() >= n
+        })
+        .await;
+    server.stop()?;
+    ensure!(done, "only {} of {n} cards arrived", fake.messages(CHANNEL).len());
+    let accepted = fake.accepted_times("chat.postMessage", CHANNEL);
+    let span = accepted
+        .last()
+        .zip(accepted.first())
+        .map(|(l, f)| l.duration_since(*f))
+        .context("no accepted calls")?;
+    let refused = fake
+        .calls_to("chat.postMessage")
+        .iter()
+        .filter(|c| c.status == 429)
+        .count();
+    fake.assert_no_violations();
+    Ok(OutboxRun {
+        per_sec: (accepted.len() - 1) as f64 / span.as_secs_f64(),
+        busiest_second: fake.max_rate_observed("chat.postMessage", CHANNEL),
+        refused,
+    })
+}
+
+async fn run() -> anyhow::Result<()> {
+    let out = std::env::var_os("BENCH_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("bench/out"));
+    std::fs::create_dir_all(&out)?;
+    let runs = env_usize("BENCH_RUNS", 3);
+    let rate = env_usize("BENCH_OUTBOX_RATE", 50) as f64;
+    let concurrency = env_usize("BENCH_CONCURRENCY", 200);
+
+    let mut clicks = Metric::new(
+        format!("approval clicks/s, {concurrency} connections, SQLite"),
+        Some(2000.0),
+        Unit::PerSec,
+    );
+    let mut p50 = Metric::new("click latency p50", None, Unit::Ms);
+    let mut p99 = Metric::new("click latency p99", Some(20.0), Unit::Ms);
+    for run in 1..=runs {
+        let r = click_run(&out, run).await?;
+        progress(
+            BENCH,
+            format!("clicks run {run}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms", r.per_sec, r.p50, r.p99),
+        );
+        clicks.push(r.per_sec);
+        p50.push(r.p50);
+        p99.push(r.p99);
+    }
+
+    let mut delivered = Metric::new(
+        format!("outbox: 1,000 cards to one channel, delivered/s (fake allows {rate:.0}/s)"),
+        None,
+        Unit::PerSec,
+    );
+    let mut busiest = Metric::new(
+        format!("outbox: busiest 1 s window (≤ {rate:.0} allowed)"),
+        None,
+        Unit::PerSec,
+    );
+    let mut refused = Metric::new("outbox: calls refused with 429", None, Unit::PerSec);
+    for run in 1..=runs {
+        let r = outbox_run(&out, run).await?;
+        progress(
+            BENCH,
+            format!(
+                "outbox run {run}: {:.1}/s, busiest second {}, refused {}",
+                r.per_sec, r.busiest_second, r.refused
+            ),
+        );
+        delivered.push(r.per_sec);
+        busiest.push(r.busiest_second as f64);
+        refused.push(r.refused as f64);
+    }
+    let table = common::table(&[&clicks, &p50, &p99, &delivered, &busiest, &refused]);
+    std::fs::write(out.join("slack-results.md"), &table)?;
+    println!("{table}");
+    Ok(())
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = rt.block_on(run()) {
+        eprintln!("bench failed: {e:#}");
+        std::process::exit(1);
+    }
+}
