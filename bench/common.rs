@@ -36,6 +36,8 @@ pub enum Unit {
     Times,
     /// A throughput, per second; higher is better.
     PerSec,
+    /// A count of events (e.g. refused calls); lower is better.
+    Count,
 }
 
 impl Unit {
@@ -51,6 +53,7 @@ impl Unit {
             Unit::MiB => "MiB",
             Unit::Times => "× input",
             Unit::PerSec => "/s",
+            Unit::Count => "",
         }
     }
 }
@@ -109,6 +112,7 @@ impl Metric {
             (Some(v), Unit::MiB) => format!("{v:.1} MiB"),
             (Some(v), Unit::Times) => format!("{v:.2}×"),
             (Some(v), Unit::PerSec) => format!("{v:.0}/s"),
+            (Some(v), Unit::Count) => format!("{v:.0}"),
         }
     }
 
@@ -120,6 +124,7 @@ impl Metric {
             (Some(t), Unit::MiB) => format!("≤ {t:.0} MB"),
             (Some(t), Unit::Times) => format!("≤ {t:.0}× input"),
             (Some(t), Unit::PerSec) => format!("≥ {t:.0}/s"),
+            (Some(t), Unit::Count) => format!("≤ {t:.0}"),
         }
     }
 
@@ -160,6 +165,7 @@ impl Metric {
             .map(|x| match self.unit {
                 Unit::Times => format!("{x:.2}"),
                 Unit::Ms | Unit::MiB | Unit::PerSec => format!("{x:.1}"),
+                Unit::Count => format!("{x:.0}"),
             })
             .collect();
         format!(
