@@ -2,6 +2,7 @@
 //! strings. Built from domain types here, rendered by each platform's templates; templates
 //! never see a domain type, and nothing here escapes text or knows a platform's syntax.
 
+mod batch;
 mod note;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use crate::domain::workflow::PendingDecision;
 use crate::domain::{FindingId, FindingState, Resolution, Severity, Stage};
 
+pub use batch::{BatchRow, BatchView, SeverityCount};
 pub use note::{ActorView, Detail, Note};
 
 /// Longest description a finding card shows; the full text is one `show` away.

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::escape::{escape_mrkdwn, is_slack_user_id};
-use crate::chat::view::{ApprovalView, FindingCard, Note};
+use crate::chat::view::{ApprovalView, BatchView, FindingCard, Note};
 use crate::domain::FindingId;
 
 /// A message ready for `chat.postMessage` / `chat.update`.
@@ -50,15 +50,18 @@ pub enum Template {
     ApprovalClosed,
     /// A plain text message (ephemeral errors and confirmations).
     Text,
+    /// The summary of an import that would have opened too many threads in one channel.
+    Batch,
 }
 
 impl Template {
-    pub const ALL: [Template; 5] = [
+    pub const ALL: [Template; 6] = [
         Template::FindingRoot,
         Template::Note,
         Template::Approval,
         Template::ApprovalClosed,
         Template::Text,
+        Template::Batch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Template {
             Template::Approval => "approval",
             Template::ApprovalClosed => "approval_closed",
             Template::Text => "text",
+            Template::Batch => "batch",
         }
     }
 
@@ -85,6 +89,7 @@ impl Template {
                 include_str!("../../../templates/slack/approval_closed.json.hbs")
             }
             Template::Text => include_str!("../../../templates/slack/text.json.hbs"),
+            Template::Batch => include_str!("../../../templates/slack/batch.json.hbs"),
         }
     }
 
@@ -334,6 +339,11 @@ impl SlackRenderer {
             Template::Text => {
                 self.render_with(&self.hb, t, &TextContext { text: "sample" }, None)?;
             }
+            Template::Batch => {
+                for batch in samples::batches() {
+                    self.render_with(&self.hb, t, &batch, None)?;
+                }
+            }
         }
         Ok(())
     }
@@ -411,6 +421,11 @@ impl SlackRenderer {
     ) -> SlackMessage {
         let id = id.to_string();
         self.render(t, &ApprovalContext::new(&id, approval, outcome), Some(&id))
+    }
+
+    /// The summary of a flood of new findings in one channel (a thread for the batch).
+    pub fn batch(&self, batch: &BatchView) -> SlackMessage {
+        self.render(Template::Batch, batch, None)
     }
 
     /// A plain, escaped text message (ephemeral errors and confirmations).

@@ -3,7 +3,8 @@
 //! golden tests render the built-ins with them.
 
 use crate::chat::view::{
-    ActorView, ApprovalView, Detail, FindingCard, GroupView, Note, OwnerRef, VoteView, actions_for,
+    ActorView, ApprovalView, BatchRow, BatchView, Detail, FindingCard, GroupView, Note, OwnerRef,
+    SeverityCount, VoteView, actions_for,
 };
 use crate::domain::{FindingId, Stage};
 
@@ -155,4 +156,41 @@ pub fn minimal_approval() -> ApprovalView {
         tally: "0 of 1".into(),
         votes: Vec::new(),
     }
+}
+
+/// A flood summary with more findings than it lists, and one with a single finding.
+pub fn batches() -> Vec<BatchView> {
+    let row = |i: usize, severity: &str| BatchRow {
+        id: format!("F-{i}"),
+        severity: format!("{severity:<8}"),
+        title: format!("Finding <{i}> & \"quoted\""),
+    };
+    vec![
+        BatchView {
+            total: 45,
+            counts: vec![
+                SeverityCount {
+                    label: "Critical".into(),
+                    count: 2,
+                },
+                SeverityCount {
+                    label: "Low".into(),
+                    count: 43,
+                },
+            ],
+            rows: (1..=30)
+                .map(|i| row(i, if i <= 2 { "Critical" } else { "Low" }))
+                .collect(),
+            more: 15,
+        },
+        BatchView {
+            total: 1,
+            counts: vec![SeverityCount {
+                label: "High".into(),
+                count: 1,
+            }],
+            rows: vec![row(1, "High")],
+            more: 0,
+        },
+    ]
 }

@@ -87,6 +87,21 @@ fn golden_approval() {
 }
 
 #[test]
+fn golden_batch() {
+    let r = renderer();
+    let batches = samples::batches();
+    let big = r.batch(&batches[0]);
+    assert_golden("batch", &big);
+    assert_golden("batch_single", &r.batch(&batches[1]));
+    let text = serde_json::to_string(&big.blocks).unwrap_or_default();
+    assert!(
+        text.contains("&lt;3&gt; &amp;"),
+        "titles are escaped: {text}"
+    );
+    assert!(text.contains("and 15 more"));
+}
+
+#[test]
 fn golden_text() {
     assert_golden(
         "text",
