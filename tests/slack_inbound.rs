@@ -1,23 +1,23 @@
 //! Slack's HTTP requests through the real router and a real (SQLite) database, signed like
-//! Slack signs them, built from the real payloads in the shared corpus; the Slack Web API
-//! side is a small local fake (to be replaced by `common::fake_slack` once merged).
+//! Slack signs them, built from the real payloads in the shared corpus, against the full
+//! fake Slack (`common::fake_slack`): every Web API call is checked against Slack's OpenAPI
+//! required arguments and Block Kit limits, and the findings' threads are real messages in
+//! it (the outbox posts the cards and notes there while the tests run).
 
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::routing::any;
 use chrono::Utc;
+use common::fake_slack::{BOT_TOKEN, FakeSlack, Fault, PERMALINK_BASE};
 use common::{TestDb, TestServer};
+use remedybot::app::IngestOptions;
+use remedybot::chat::delivery::Platform;
 use remedybot::config::{Secret, Settings};
 use remedybot::domain::{
     Actor, ApprovalPolicy, Command, DecisionKind, Evidence, Exclusion, FindingId, FixPlan,
-    RcaAnswers, Severity, Source, Stage, TriageAnswers,
+    NewFinding, RcaAnswers, Severity, Source, Stage, TriageAnswers,
 };
 use remedybot::store::ChatMessage;
 use serde_json::{Value, json};
@@ -25,130 +25,10 @@ use serde_json::{Value, json};
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/slack");
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const CHANNEL: &str = "C0SEC";
-
-// ---------------------------------------------------------------------------------------
-// A minimal fake Slack Web API: records every call, answers `ok: true`.
-
-/// One recorded Web API call: the method and its arguments (JSON body, or query/form
-/// fields as strings).
-#[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    args: Value,
-}
-
-#[derive(Default)]
-struct FakeState {
-    calls: Vec<Call>,
-    /// Channels per user for `users.conversations`; users not listed are in none.
-    user_channels: HashMap<String, Vec<String>>,
-    /// Methods that answer `{"ok": false, "error": "internal_error"}`.
-    failing: Vec<String>,
-}
-
-#[derive(Clone)]
-struct FakeSlack {
-    state: Arc<Mutex<FakeState>>,
-    addr: std::net::SocketAddr,
-}
-
-impl FakeSlack {
-    async fn start() -> FakeSlack {
-        let state = Arc::new(Mutex::new(FakeState::default()));
-        let app = Router::new()
-            .route("/api/{method}", any(fake_method))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        FakeSlack { state, addr }
-    }
-
-    fn api_url(&self) -> String {
-        format!("http://{}/api/", self.addr)
-    }
-
-    fn calls_to(&self, method: &str) -> Vec<Call> {
-        let state = self.state.lock().unwrap();
-        state
-            .calls
-            .iter()
-            .filter(|c| c.method == method)
-            .cloned()
-            .collect()
-    }
-
-    fn set_user_channels(&self, user: &str, channels: &[&str]) {
-        self.state.lock().unwrap().user_channels.insert(
-            user.to_string(),
-            channels.iter().map(|c| c.to_string()).collect(),
-        );
-    }
-
-    fn fail(&self, method: &str) {
-        self.state.lock().unwrap().failing.push(method.to_string());
-    }
-}
-
-async fn fake_method(
-    State(state): State<Arc<Mutex<FakeState>>>,
-    Path(method): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::Json<Value> {
-    let mut args = serde_json::Map::new();
-    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        args.insert(k.into_owned(), json!(v.into_owned()));
-    }
-    let json_body = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json_body {
-        if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&body) {
-            args.extend(m);
-        }
-    } else {
-        for (k, v) in form_urlencoded::parse(&body) {
-            args.insert(k.into_owned(), json!(v.into_owned()));
-        }
-    }
-    let args = Value::Object(args);
-    let mut state = state.lock().unwrap();
-    state.calls.push(Call {
-        method: method.clone(),
-        args: args.clone(),
-    });
-    if state.failing.contains(&method) {
-        return axum::Json(json!({ "ok": false, "error": "internal_error" }));
-    }
-    axum::Json(match method.as_str() {
-        "users.conversations" => {
-            let user = args["user"].as_str().unwrap_or_default();
-            let channels: Vec<Value> = state
-                .user_channels
-                .get(user)
-                .into_iter()
-                .flatten()
-                .map(|c| json!({ "id": c, "name": c.to_lowercase() }))
-                .collect();
-            json!({ "ok": true, "channels": channels, "response_metadata": { "next_cursor": "" } })
-        }
-        "chat.getPermalink" => json!({
-            "ok": true,
-            "channel": args["channel"],
-            "permalink": format!(
-                "https://example.slack.com/archives/{}/p{}",
-                args["channel"].as_str().unwrap_or_default(),
-                args["message_ts"].as_str().unwrap_or_default().replace('.', "")
-            ),
-        }),
-        "views.open" => json!({ "ok": true, "view": { "id": "V0001" } }),
-        "chat.postEphemeral" => json!({ "ok": true, "message_ts": "1700000001.000200" }),
-        _ => json!({ "ok": true }),
-    })
-}
+/// Who posted the alert messages the test findings' threads hang under.
+const ALERTER: &str = "U0ALERTS";
+/// How long the outbox may take to deliver what a test queued (a deadline, not a measure).
+const WAIT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // Harness.
@@ -167,9 +47,11 @@ async fn harness_with(tune: impl FnOnce(&mut Settings)) -> Harness {
     let fake = FakeSlack::start().await;
     let db = TestDb::sqlite();
     let mut settings = db.settings();
-    settings.slack.bot_token = Some(Secret::new("xoxb-test-token"));
+    settings.slack.bot_token = Some(Secret::new(BOT_TOKEN));
     settings.slack.signing_secret = Some(Secret::new(SECRET));
     settings.slack.api_url = fake.api_url();
+    // The outbox posts cards and notes in the findings' threads while the tests run.
+    settings.slack.messages_per_second_per_channel = 50.0;
     tune(&mut settings);
     let server = TestServer::start(db.app_with(settings).await).await;
     Harness {
@@ -246,39 +128,77 @@ impl Harness {
         self.server.app.slack.as_ref().unwrap().settle().await;
     }
 
-    /// A new finding with a Slack thread in `channel`.
-    async fn finding_in(&self, i: usize, severity: Severity, channel: Option<&str>) -> FindingId {
+    /// The end of a test: the handlers' work and the outbox are done (nothing parked), and
+    /// no Web API call broke Slack's contract.
+    async fn done(&self) {
+        self.settle().await;
         let app = &self.server.app;
-        let out = app
-            .ingest(
-                vec![common::finding(i, severity)],
-                &Actor::system(),
-                Source::Cli,
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-        let id = out.findings[0].id;
-        if let Some(channel) = channel {
-            let mut tx = app.store.begin_write().await.unwrap();
-            tx.set_chat_message(
-                "slack",
-                id,
-                "thread",
-                &ChatMessage {
-                    channel: channel.into(),
-                    message_ref: format!("1700000000.{:06}", 100 + i),
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let depth = app.store.outbox_depth().await.unwrap();
+            if depth.pending == 0 && depth.sending == 0 {
+                assert_eq!(depth.dead, 0, "no message may be parked");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "outbox not drained: {depth:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.fake.assert_no_violations();
+    }
+
+    /// Ingest `f`; with a channel, its thread hangs under an alert message posted there
+    /// (a real message in the fake Slack), so its card is posted as a reply to it.
+    async fn ingest_in(&self, f: NewFinding, channel: Option<&str>) -> FindingId {
+        let anchor = channel.map(|c| {
+            let ts = self.fake.add_user_message(c, ALERTER, "an alert");
+            (
+                Platform::Slack,
+                ChatMessage {
+                    channel: c.into(),
+                    message_ref: ts,
                 },
             )
+        });
+        let options = IngestOptions {
+            anchor,
+            ..IngestOptions::default()
+        };
+        let out = self
+            .server
+            .app
+            .ingest_with(vec![f], &options, &Actor::system(), Source::Cli, Utc::now())
             .await
             .unwrap();
-            tx.commit().await.unwrap();
-        }
-        id
+        out.findings[0].id
+    }
+
+    /// A new finding with a Slack thread in `channel`.
+    async fn finding_in(&self, i: usize, severity: Severity, channel: Option<&str>) -> FindingId {
+        self.ingest_in(common::finding(i, severity), channel).await
     }
 
     async fn finding(&self, i: usize) -> FindingId {
         self.finding_in(i, Severity::High, Some(CHANNEL)).await
+    }
+
+    /// The ts of the message finding `id`'s thread hangs under.
+    async fn thread_of(&self, id: FindingId) -> String {
+        let thread = self.server.app.store.chat_message("slack", id, "thread");
+        thread.await.unwrap().expect("a Slack thread").message_ref
+    }
+
+    /// `user` replies `text` under `thread_ts` in the fake Slack; the message event for it.
+    fn reply(&self, event_id: &str, user: &str, thread_ts: &str, text: &str) -> Value {
+        let ts = self.fake.add_user_reply(CHANNEL, thread_ts, user, text);
+        thread_reply(event_id, user, thread_ts, &ts, text)
+    }
+
+    /// `user` clicking `action_id` on finding `id`'s message in its thread.
+    async fn click(&self, user: &str, action_id: &str, id: FindingId) -> Value {
+        click(user, action_id, id, &self.thread_of(id).await)
     }
 
     async fn stage(&self, id: FindingId) -> Stage {
@@ -360,34 +280,34 @@ fn corpus_form(name: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// The corpus message event as a reply by `user` in the thread under `thread_ts`.
-fn thread_reply(event_id: &str, user: &str, thread_ts: &str, text: &str) -> Value {
+/// The corpus message event as a reply `ts` by `user` in the thread under `thread_ts`.
+fn thread_reply(event_id: &str, user: &str, thread_ts: &str, ts: &str, text: &str) -> Value {
     let mut p = corpus("events/bolt-python_message.json");
     p["event_id"] = json!(event_id);
     let e = &mut p["event"];
     e["user"] = json!(user);
     e["channel"] = json!(CHANNEL);
     e["text"] = json!(text);
-    e["ts"] = json!("1700000500.000900");
+    e["ts"] = json!(ts);
     e["thread_ts"] = json!(thread_ts);
     p
 }
 
-/// The corpus button click as `user` clicking `action_id` on finding `id`.
-fn click(user: &str, action_id: &str, id: FindingId) -> Value {
+/// The corpus button click as `user` clicking `action_id` on finding `id`, on a message in
+/// the thread under `thread_ts`.
+fn click(user: &str, action_id: &str, id: FindingId, thread_ts: &str) -> Value {
     let mut p = corpus("interactivity/java-slack-sdk_block_actions_in_thread.json");
     p["user"] = json!({ "id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T111" });
     p["channel"]["id"] = json!(CHANNEL);
     p["container"]["channel_id"] = json!(CHANNEL);
+    p["container"]["thread_ts"] = json!(thread_ts);
+    p["container"]["message_ts"] = json!(thread_ts);
+    p["container"]["is_ephemeral"] = json!(false);
     let a = &mut p["actions"][0];
     a["action_id"] = json!(action_id);
     a["block_id"] = json!(format!("rb:actions:{id}"));
     a["value"] = json!(id.to_string());
     p
-}
-
-fn thread_of(i: usize) -> String {
-    format!("1700000000.{:06}", 100 + i)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -407,7 +327,8 @@ async fn url_verification_echoes_the_challenge() {
 async fn unsigned_badly_signed_or_stale_requests_get_401_and_change_nothing() {
     let h = harness().await;
     let id = h.finding(1).await;
-    let body = thread_reply("EvBAD", "UANN", &thread_of(1), "on it").to_string();
+    let thread = h.thread_of(id).await;
+    let body = h.reply("EvBAD", "UANN", &thread, "on it").to_string();
     let url = h.server.url("/slack/events");
     let now = Utc::now().timestamp();
     let signer = remedybot::chat::slack::signing::SlackSigner::new(SECRET);
@@ -454,6 +375,8 @@ async fn unsigned_badly_signed_or_stale_requests_get_401_and_change_nothing() {
     );
     h.settle().await;
     assert!(h.kinds(id).await.contains(&"commented".to_string()));
+    assert!(h.fake.calls_to("chat.getPermalink")[0].ok());
+    h.done().await;
 }
 
 #[tokio::test]
@@ -480,14 +403,10 @@ async fn without_a_signing_secret_the_slack_routes_are_not_found() {
 async fn a_reply_in_a_findings_thread_is_a_comment_and_acknowledges_a_new_finding() {
     let h = harness().await;
     let id = h.finding(1).await;
-    let resp = h
-        .event(&thread_reply(
-            "Ev1",
-            "UANN",
-            &thread_of(1),
-            "Looking <now> & soon",
-        ))
-        .await;
+    let thread = h.thread_of(id).await;
+    let reply = h.reply("Ev1", "UANN", &thread, "Looking <now> & soon");
+    let ts = reply["event"]["ts"].as_str().unwrap().to_string();
+    let resp = h.event(&reply).await;
     assert_eq!(resp.status(), 200);
     h.settle().await;
     assert_eq!(h.kinds(id).await, ["created", "commented", "acknowledged"]);
@@ -495,31 +414,37 @@ async fn a_reply_in_a_findings_thread_is_a_comment_and_acknowledges_a_new_findin
     let trail = h.server.app.store.trail(id).await.unwrap();
     let comment = trail[1].payload_json();
     assert_eq!(comment["text"], "Looking <now> & soon");
+    // The link is the permalink Slack gave for the reply.
     assert_eq!(
         comment["link"],
-        "https://example.slack.com/archives/C0SEC/p1700000500000900"
+        format!(
+            "{PERMALINK_BASE}/archives/{CHANNEL}/p{}?thread_ts={thread}&cid={CHANNEL}",
+            ts.replace('.', "")
+        )
     );
     assert_eq!(trail[1].actor.reference(), "slack:UANN");
     assert_eq!(trail[2].actor.reference(), "slack:UANN");
     let permalink = h.fake.calls_to("chat.getPermalink");
     assert_eq!(permalink[0].args["channel"], CHANNEL);
-    assert_eq!(permalink[0].args["message_ts"], "1700000500.000900");
+    assert_eq!(permalink[0].args["message_ts"], ts.as_str());
+    assert_eq!(comment["link"], permalink[0].response["permalink"]);
 
     // A second reply comments without acknowledging again.
-    h.event(&thread_reply("Ev2", "UBOB", &thread_of(1), "me too"))
-        .await;
+    h.event(&h.reply("Ev2", "UBOB", &thread, "me too")).await;
     h.settle().await;
     assert_eq!(
         h.kinds(id).await,
         ["created", "commented", "acknowledged", "commented"]
     );
+    h.done().await;
 }
 
 #[tokio::test]
 async fn a_slack_retry_of_the_same_event_is_acknowledged_and_processed_once() {
     let h = harness().await;
     let id = h.finding(1).await;
-    let payload = thread_reply("EvRETRY", "UANN", &thread_of(1), "on it");
+    let thread = h.thread_of(id).await;
+    let payload = h.reply("EvRETRY", "UANN", &thread, "on it");
     assert_eq!(h.event(&payload).await.status(), 200);
     let body = payload.to_string();
     let now = Utc::now().timestamp();
@@ -548,36 +473,55 @@ async fn a_slack_retry_of_the_same_event_is_acknowledged_and_processed_once() {
         .filter(|k| k == "commented")
         .count();
     assert_eq!(comments, 1);
+    assert_eq!(h.fake.calls_to("chat.getPermalink").len(), 1);
+    h.done().await;
 }
 
 #[tokio::test]
 async fn a_comment_is_kept_without_its_link_when_slack_gives_no_permalink() {
     let h = harness_with(|s| s.slack.first_reply_acknowledges = false).await;
-    h.fake.fail("chat.getPermalink");
+    h.fake.fail_next(
+        "chat.getPermalink",
+        u32::MAX,
+        Fault::Error("internal_error".into()),
+    );
     let id = h.finding(1).await;
-    h.event(&thread_reply("Ev1", "UANN", &thread_of(1), "on it"))
-        .await;
+    let thread = h.thread_of(id).await;
+    h.event(&h.reply("Ev1", "UANN", &thread, "on it")).await;
     h.settle().await;
     assert_eq!(h.kinds(id).await, ["created", "commented"]);
     assert_eq!(h.stage(id).await, Stage::New, "acknowledging is turned off");
     let trail = h.server.app.store.trail(id).await.unwrap();
     assert_eq!(trail[1].payload_json()["link"], Value::Null);
+    let permalink = h.fake.calls_to("chat.getPermalink");
+    assert_eq!(permalink.len(), 1);
+    assert_eq!(permalink[0].error(), Some("internal_error"));
+    h.done().await;
 }
 
 #[tokio::test]
 async fn bot_messages_and_messages_outside_finding_threads_are_ignored() {
     let h = harness().await;
     let id = h.finding(1).await;
+    let thread = h.thread_of(id).await;
     let mut bot = corpus("events/bolt-python_message_bot_message_subtype.json");
-    bot["event"]["thread_ts"] = json!(thread_of(1));
+    bot["event"]["thread_ts"] = json!(thread);
     bot["event"]["channel"] = json!(CHANNEL);
-    let elsewhere = thread_reply("Ev2", "UANN", "1600000000.000001", "unrelated");
+    let elsewhere = thread_reply(
+        "Ev2",
+        "UANN",
+        "1600000000.000001",
+        "1700000500.000900",
+        "unrelated",
+    );
     let top_level = corpus("events/bolt-python_message.json");
     for payload in [bot, elsewhere, top_level] {
         assert_eq!(h.event(&payload).await.status(), 200);
     }
     h.settle().await;
     assert_eq!(h.kinds(id).await, ["created"]);
+    assert!(h.fake.calls_to("chat.getPermalink").is_empty());
+    h.done().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -587,7 +531,9 @@ async fn bot_messages_and_messages_outside_finding_threads_are_ignored() {
 async fn the_acknowledge_button_moves_the_finding_to_triage() {
     let h = harness().await;
     let id = h.finding(1).await;
-    let resp = h.interaction(&click("UANN", "rb:acknowledge", id)).await;
+    let resp = h
+        .interaction(&h.click("UANN", "rb:acknowledge", id).await)
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(h.stage(id).await, Stage::Triage);
     let trail = h.server.app.store.trail(id).await.unwrap();
@@ -596,7 +542,8 @@ async fn the_acknowledge_button_moves_the_finding_to_triage() {
     assert_eq!(trail[1].source, "slack");
 
     // A second click is refused, told only to the clicker.
-    h.interaction(&click("UANN", "rb:acknowledge", id)).await;
+    h.interaction(&h.click("UANN", "rb:acknowledge", id).await)
+        .await;
     h.settle().await;
     let ephemeral = h.fake.calls_to("chat.postEphemeral");
     assert_eq!(ephemeral.len(), 1);
@@ -610,13 +557,26 @@ async fn the_acknowledge_button_moves_the_finding_to_triage() {
         "{:?}",
         ephemeral[0].args
     );
+    assert_told(&h, id, "UANN").await;
+    h.done().await;
+}
+
+/// The one ephemeral message was accepted by Slack: shown to `user`, in finding `id`'s
+/// thread.
+async fn assert_told(h: &Harness, id: FindingId, user: &str) {
+    let ephemeral = h.fake.calls_to("chat.postEphemeral");
+    assert!(ephemeral[0].ok(), "{:?}", ephemeral[0].response);
+    let shown = h.fake.ephemerals(CHANNEL);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].ephemeral_to.as_deref(), Some(user));
+    assert_eq!(shown[0].thread_ts, Some(h.thread_of(id).await));
 }
 
 #[tokio::test]
 async fn the_assign_select_assigns_the_chosen_user() {
     let h = harness().await;
     let id = h.finding(1).await;
-    let mut p = click("UANN", "rb:assign", id);
+    let mut p = h.click("UANN", "rb:assign", id).await;
     let a = &mut p["actions"][0];
     a["type"] = json!("users_select");
     a["selected_user"] = json!("UBOB");
@@ -624,6 +584,7 @@ async fn the_assign_select_assigns_the_chosen_user() {
     assert_eq!(h.interaction(&p).await.status(), 200);
     let f = h.server.app.store.finding(id).await.unwrap().unwrap();
     assert_eq!(f.state.owner.as_deref(), Some("slack:UBOB"));
+    h.done().await;
 }
 
 fn approvers(settings: &mut Settings, quorum: u32) {
@@ -647,7 +608,9 @@ async fn an_ineligible_approver_is_told_why_and_no_vote_is_recorded() {
     let id = h.finding(1).await;
     h.to_verify(id).await;
     let before = h.kinds(id).await;
-    let resp = h.interaction(&click("UOUT", "rb:approve", id)).await;
+    let resp = h
+        .interaction(&h.click("UOUT", "rb:approve", id).await)
+        .await;
     assert_eq!(resp.status(), 200);
     h.settle().await;
     assert_eq!(h.kinds(id).await, before);
@@ -656,6 +619,8 @@ async fn an_ineligible_approver_is_told_why_and_no_vote_is_recorded() {
     assert_eq!(ephemeral[0].args["user"], "UOUT");
     let text = ephemeral[0].args["text"].as_str().unwrap();
     assert!(text.contains("only members of"), "{text}");
+    assert_told(&h, id, "UOUT").await;
+    h.done().await;
 }
 
 #[tokio::test]
@@ -664,8 +629,8 @@ async fn two_approvers_clicking_at_once_close_the_finding_exactly_once() {
     let id = h.finding(1).await;
     h.to_verify(id).await;
     let (first, second) = (
-        click("USEC1", "rb:approve", id),
-        click("USEC2", "rb:approve", id),
+        h.click("USEC1", "rb:approve", id).await,
+        h.click("USEC2", "rb:approve", id).await,
     );
     let (a, b) = tokio::join!(h.interaction(&first), h.interaction(&second));
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
@@ -675,6 +640,7 @@ async fn two_approvers_clicking_at_once_close_the_finding_exactly_once() {
     assert_eq!(kinds.iter().filter(|k| *k == "closed").count(), 1);
     assert_eq!(h.stage(id).await, Stage::Closed);
     assert!(h.fake.calls_to("chat.postEphemeral").is_empty());
+    h.done().await;
 }
 
 #[tokio::test]
@@ -683,8 +649,8 @@ async fn one_approver_double_clicking_votes_once_and_is_told_so() {
     let id = h.finding(1).await;
     h.to_verify(id).await;
     let (first, second) = (
-        click("USEC1", "rb:approve", id),
-        click("USEC1", "rb:approve", id),
+        h.click("USEC1", "rb:approve", id).await,
+        h.click("USEC1", "rb:approve", id).await,
     );
     let (a, b) = tokio::join!(h.interaction(&first), h.interaction(&second));
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
@@ -696,6 +662,8 @@ async fn one_approver_double_clicking_votes_once_and_is_told_so() {
     assert_eq!(ephemeral.len(), 1);
     let text = ephemeral[0].args["text"].as_str().unwrap();
     assert!(text.contains("already voted"), "{text}");
+    assert_told(&h, id, "USEC1").await;
+    h.done().await;
 }
 
 /// `view.state.values` as Slack sends them for `modal` with `answers` (block id → value):
@@ -734,12 +702,14 @@ fn state_values(modal: &Value, answers: &[(&str, &str)]) -> Value {
 
 /// Click the triage button and return the modal remedybot opened.
 async fn open_triage(h: &Harness, id: FindingId) -> Value {
-    let resp = h.interaction(&click("UANN", "rb:triage", id)).await;
+    let resp = h.interaction(&h.click("UANN", "rb:triage", id).await).await;
     assert_eq!(resp.status(), 200);
     let opened = h.fake.calls_to("views.open");
     assert_eq!(opened.len(), 1, "views.open is called before the answer");
     assert_eq!(opened[0].args["trigger_id"], "111.222.xxx");
-    opened[0].args["view"].clone()
+    assert!(opened[0].ok(), "{:?}", opened[0].response);
+    assert_eq!(h.fake.views().len(), 1);
+    opened[0].arg_json("view").unwrap()
 }
 
 /// The corpus view submission, as `user` submitting `modal` with `values`.
@@ -762,13 +732,15 @@ async fn the_triage_button_opens_the_triage_modal() {
     assert_eq!(modal["type"], "modal");
     assert_eq!(modal["callback_id"], "rb:triage");
     assert_eq!(modal["private_metadata"], id.to_string());
+    h.done().await;
 }
 
 #[tokio::test]
 async fn a_submission_missing_a_required_answer_gets_inline_errors_and_changes_nothing() {
     let h = harness().await;
     let id = h.finding(1).await;
-    h.interaction(&click("UANN", "rb:acknowledge", id)).await;
+    h.interaction(&h.click("UANN", "rb:acknowledge", id).await)
+        .await;
     let modal = open_triage(&h, id).await;
     let payload = submission("UANN", &modal, state_values(&modal, &[]));
     let resp = h.interaction(&payload).await;
@@ -777,13 +749,15 @@ async fn a_submission_missing_a_required_answer_gets_inline_errors_and_changes_n
     assert_eq!(body["response_action"], "errors");
     assert!(body["errors"]["real"].is_string(), "{body}");
     assert_eq!(h.kinds(id).await, ["created", "acknowledged"]);
+    h.done().await;
 }
 
 #[tokio::test]
 async fn a_valid_triage_submission_records_the_triage_and_closes_the_modal() {
     let h = harness().await;
     let id = h.finding(1).await;
-    h.interaction(&click("UANN", "rb:acknowledge", id)).await;
+    h.interaction(&h.click("UANN", "rb:acknowledge", id).await)
+        .await;
     let modal = open_triage(&h, id).await;
     let values = state_values(
         &modal,
@@ -802,6 +776,7 @@ async fn a_valid_triage_submission_records_the_triage_and_closes_the_modal() {
     );
     assert_eq!(h.kinds(id).await, ["created", "acknowledged", "triaged"]);
     assert_eq!(h.stage(id).await, Stage::Rca);
+    h.done().await;
 }
 
 #[tokio::test]
@@ -810,7 +785,8 @@ async fn a_submission_the_workflow_refuses_closes_the_modal_and_says_why() {
     let id = h.finding(1).await;
     // Not acknowledged yet: triage is possible only after it.
     let modal = open_triage(&h, id).await;
-    h.interaction(&click("UANN", "rb:acknowledge", id)).await;
+    h.interaction(&h.click("UANN", "rb:acknowledge", id).await)
+        .await;
     let values = state_values(&modal, &[("real", "yes"), ("exploitable", "no")]);
     let first = h
         .interaction(&submission("UANN", &modal, values.clone()))
@@ -824,7 +800,9 @@ async fn a_submission_the_workflow_refuses_closes_the_modal_and_says_why() {
     let ephemeral = h.fake.calls_to("chat.postEphemeral");
     assert_eq!(ephemeral.len(), 1, "told in the finding's thread");
     assert_eq!(ephemeral[0].args["channel"], CHANNEL);
-    assert_eq!(ephemeral[0].args["thread_ts"], thread_of(1));
+    assert_eq!(ephemeral[0].args["thread_ts"], h.thread_of(id).await);
+    assert_told(&h, id, "UANN").await;
+    h.done().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -856,6 +834,7 @@ async fn remedy_help_lists_the_subcommands_and_names_an_unknown_one() {
     let invalid = h.remedy("UANN", "show nope").await;
     let text = section_text(&invalid);
     assert!(text.contains("Usage: `/remedy show F-1042`"), "{text}");
+    h.done().await;
 }
 
 #[tokio::test]
@@ -916,33 +895,17 @@ async fn remedy_backlog_and_show_only_reveal_findings_in_the_callers_channels() 
         "{:?}",
         lookups[0].args
     );
+    assert!(lookups.iter().all(|c| c.ok()));
+    h.done().await;
 }
 
 #[tokio::test]
 async fn remedy_escapes_finding_text() {
     let h = harness().await;
     h.fake.set_user_channels("UANN", &[CHANNEL]);
-    let app = &h.server.app;
     let mut f = common::finding(9, Severity::High);
     f.title = "<!channel> & <@U999> pwned".into();
-    let out = app
-        .ingest(vec![f], &Actor::system(), Source::Cli, Utc::now())
-        .await
-        .unwrap();
-    let id = out.findings[0].id;
-    let mut tx = app.store.begin_write().await.unwrap();
-    tx.set_chat_message(
-        "slack",
-        id,
-        "thread",
-        &ChatMessage {
-            channel: CHANNEL.into(),
-            message_ref: "1700000000.999999".into(),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let id = h.ingest_in(f, Some(CHANNEL)).await;
     let text = section_text(&h.remedy("UANN", "backlog").await);
     assert!(
         text.contains("&lt;!channel&gt; &amp; &lt;@U999&gt; pwned"),
@@ -963,12 +926,18 @@ async fn remedy_escapes_finding_text() {
             "{text}"
         );
     }
+    // The card the outbox posted in the thread escapes it too (the fake refuses broadcasts).
+    h.done().await;
 }
 
 #[tokio::test]
 async fn remedy_shows_nothing_when_slack_cannot_say_which_channels_the_user_is_in() {
     let h = harness().await;
-    h.fake.fail("users.conversations");
+    h.fake.fail_next(
+        "users.conversations",
+        u32::MAX,
+        Fault::Error("internal_error".into()),
+    );
     h.finding(1).await;
     let text = section_text(&h.remedy("UANN", "backlog").await);
     assert!(
@@ -976,6 +945,9 @@ async fn remedy_shows_nothing_when_slack_cannot_say_which_channels_the_user_is_i
         "{text}"
     );
     assert!(!text.contains("Finding number 1"), "{text}");
+    let lookups = h.fake.calls_to("users.conversations");
+    assert_eq!(lookups[0].error(), Some("internal_error"));
+    h.done().await;
 }
 
 #[tokio::test]
@@ -986,6 +958,7 @@ async fn remedy_stats_counts_the_backlog() {
     let text = section_text(&h.remedy("UANN", "stats").await);
     assert!(text.contains("Open: *2*"), "{text}");
     assert!(text.contains("1 critical"), "{text}");
+    h.done().await;
 }
 
 #[tokio::test]
@@ -1001,4 +974,5 @@ async fn an_ssl_check_gets_an_empty_200() {
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "");
+    assert!(h.fake.calls().is_empty());
 }

@@ -832,6 +832,7 @@ async fn full_scan(
             .iter()
             .map(|(s, a)| (s.to_string(), a.to_string()))
             .collect(),
+        ..IngestOptions::default()
     };
     app.ingest_with(
         items,

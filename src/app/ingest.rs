@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{App, AppError};
+use crate::chat::delivery::{Platform, role};
 use crate::config::MissingPolicy;
 use crate::domain::{
     self, Actor, Change, Command, Event, Evidence, FindingId, FindingState, NewFinding, Source,
     decide,
 };
 use crate::routing::suppress::Mode as SuppressionMode;
+use crate::store::ChatMessage;
 
 /// What happened to one fingerprint of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,6 +67,10 @@ pub struct IngestOptions {
     /// (source, asset) pairs the scan covered besides those of its findings — needed when a
     /// scan of a target found nothing at all.
     pub scope: Vec<(String, String)>,
+    /// The chat message the batch was read from (an alert posted in a channel): recorded,
+    /// in the batch's transaction, as the thread of every finding the batch *creates*, so
+    /// their card is posted as a reply under it. Findings that already exist keep theirs.
+    pub anchor: Option<(Platform, ChatMessage)>,
 }
 
 /// One full scan's scope, for [`App::record_missing`].
@@ -343,6 +349,12 @@ impl App {
             self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
                 .await?,
         );
+        if let Some((platform, message)) = &options.anchor {
+            for id in &created_ids {
+                tx.set_chat_message(platform.as_str(), *id, role::THREAD, message)
+                    .await?;
+            }
+        }
         tx.touch_seen(&seen, now).await?;
         if options.full_scan {
             for (src, asset) in &scope {

@@ -376,6 +376,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     .cloned()
                     .zip(scope_asset.iter().cloned())
                     .collect(),
+                ..crate::app::IngestOptions::default()
             };
             let outcome = app
                 .ingest_with(findings, &options, &cli_actor(), Source::Cli, Utc::now())

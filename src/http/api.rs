@@ -49,7 +49,11 @@ impl IngestParams {
                 ));
             }
         };
-        Ok(IngestOptions { full_scan, scope })
+        Ok(IngestOptions {
+            full_scan,
+            scope,
+            ..IngestOptions::default()
+        })
     }
 }
 

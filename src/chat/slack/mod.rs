@@ -14,7 +14,8 @@ pub mod usergroups;
 
 use std::future::Future;
 
-use tokio::sync::watch;
+use serde_json::Value;
+use tokio::sync::{OnceCell, watch};
 
 use self::api::SlackApi;
 use self::inbound::visibility::ChannelCache;
@@ -24,7 +25,8 @@ use crate::config::SlackSettings;
 
 /// The running Slack integration, shared by the `/slack/*` handlers: the Web API client,
 /// the request verifier, and the inbound side's small amount of state (a per-user cache of
-/// visible channels, and the background tasks handlers started after answering Slack).
+/// visible channels, remedybot's own identity, and the background tasks handlers started
+/// after answering Slack).
 #[derive(Debug)]
 pub struct Slack {
     pub api: SlackApi,
@@ -35,6 +37,8 @@ pub struct Slack {
     pub(crate) channels: ChannelCache,
     /// Members of Slack user groups used as approver groups.
     pub usergroups: UsergroupCache,
+    /// Who remedybot is in this workspace (`auth.test`), asked once on first use.
+    identity: OnceCell<BotIdentity>,
     /// How many background tasks are running (see [`Slack::spawn`]).
     tasks: watch::Sender<usize>,
 }
@@ -63,7 +67,28 @@ impl Slack {
             first_reply_acknowledges,
             channels: ChannelCache::default(),
             usergroups: UsergroupCache::default(),
+            identity: OnceCell::new(),
             tasks: watch::Sender::new(0),
+        }
+    }
+
+    /// remedybot's own bot and bot user ids, from `auth.test` on first use and then cached
+    /// for the life of the process (a token belongs to one bot). `None` while Slack cannot
+    /// say (the next call asks again).
+    pub async fn identity(&self) -> Option<&BotIdentity> {
+        let asked = self
+            .identity
+            .get_or_try_init(|| async {
+                let reply = self.api.get("auth.test", &[]).await?;
+                Ok::<_, crate::chat::deliver::SendError>(BotIdentity::from_auth_test(&reply))
+            })
+            .await;
+        match asked {
+            Ok(identity) => Some(identity),
+            Err(e) => {
+                tracing::warn!(error = %e, "auth.test failed: remedybot's own Slack ids are unknown");
+                None
+            }
         }
     }
 
@@ -84,6 +109,39 @@ impl Slack {
     pub async fn settle(&self) {
         let mut rx = self.tasks.subscribe();
         let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+/// remedybot's ids in a Slack workspace, as `auth.test` gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotIdentity {
+    /// `B…`: every message remedybot posts carries it as `bot_id`.
+    pub bot_id: Option<String>,
+    /// `U…`: the bot user, the `user` of those messages.
+    pub user_id: Option<String>,
+}
+
+impl BotIdentity {
+    pub fn from_auth_test(reply: &Value) -> BotIdentity {
+        let id = |k: &str| {
+            reply
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        BotIdentity {
+            bot_id: id("bot_id"),
+            user_id: id("user_id"),
+        }
+    }
+
+    /// Whether a message with this `bot_id` and `user` was posted by remedybot.
+    pub fn posted(&self, bot_id: Option<&str>, user: Option<&str>) -> bool {
+        let is = |mine: &Option<String>, theirs: Option<&str>| {
+            mine.is_some() && mine.as_deref() == theirs
+        };
+        is(&self.bot_id, bot_id) || is(&self.user_id, user)
     }
 }
 

@@ -1,8 +1,10 @@
 //! `POST /slack/events`: the Events API. URL verification, and `event_callback`s
 //! deduplicated by `event_id` (Slack retries an event it thinks was not acknowledged, with
 //! the same id). A person's reply in a finding's thread becomes a comment on the finding
-//! (with a permalink), and the first one acknowledges a new finding if configured. The
-//! work runs after the answer: Slack waits 3 s at most.
+//! (with a permalink), and the first one acknowledges a new finding if configured. Other
+//! channel messages go through the `[[listen]]` rules: an alert message a rule reads
+//! becomes a finding whose thread is that message. The work runs after the answer: Slack
+//! waits 3 s at most.
 
 use std::sync::Arc;
 
@@ -10,9 +12,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{InboundError, Reply};
-use crate::app::{App, AppError};
+use crate::app::{App, AppError, IngestOptions};
+use crate::chat::delivery::Platform;
+use crate::chat::extract::{ChatPost, Extracted};
 use crate::chat::slack::Slack;
+use crate::chat::slack::deliver::METADATA_EVENT_TYPE;
 use crate::domain::{Actor, Command, FindingId, Refusal, Source, Stage};
+use crate::store::ChatMessage;
 
 /// Answer one Events API request (body already verified).
 pub async fn handle(
@@ -113,18 +119,105 @@ async fn on_event(
     {
         return record_reply(app, slack, id, &reply, now).await;
     }
-    on_channel_message(app, event, now).await
+    on_channel_message(app, slack, event, now).await
 }
 
-/// Hook for channel messages that are not replies in a finding's thread (top-level
-/// messages, replies in other threads, other bots' messages, edits): the place where
-/// findings will be extracted from alert messages other bots post. Does nothing yet.
+/// A channel message that is not a reply in a finding's thread. When a `[[listen]]` rule
+/// reads a finding from it (an alert another bot posted), the finding is ingested with the
+/// message as its thread, in the same transaction, so the outbox posts its card as the first
+/// reply under the alert. The same alert posted again is the same finding (its fingerprint):
+/// `times_seen` grows, a fixed one reopens, and no new thread is opened. Everything else is
+/// ignored without a word: messages no rule reads, replies inside threads (a thread cannot
+/// hang under a reply), edits and deletions, and remedybot's own messages.
 pub async fn on_channel_message(
-    _app: &App,
-    _event: &Value,
-    _now: DateTime<Utc>,
+    app: &App,
+    slack: &Slack,
+    event: &Value,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let listeners = &app.settings.listeners;
+    if listeners.is_empty() {
+        return Ok(());
+    }
+    let Some(post) = ChatPost::from_slack_event(event) else {
+        return Ok(());
+    };
+    let s = |k: &str| event.get(k).and_then(Value::as_str);
+    let Some(ts) = s("ts").filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    if s("thread_ts").is_some_and(|t| t != ts) {
+        return Ok(());
+    }
+    // Extraction is pure and cheap; only a message a rule reads costs a look at who we are.
+    let Some(Extracted { rule, finding }) = listeners.extract(&post) else {
+        return Ok(());
+    };
+    if posted_by_remedybot(slack, event).await {
+        tracing::debug!(
+            rule,
+            channel = post.channel,
+            ts,
+            "own message not read as an alert"
+        );
+        return Ok(());
+    }
+    let author = post
+        .author
+        .bot_id
+        .as_deref()
+        .or(post.author.user_id.as_deref())
+        .unwrap_or_default();
+    let name = Some(post.author.name.as_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(author);
+    let actor = Actor::new("slack", author, name);
+    let options = IngestOptions {
+        anchor: Some((
+            Platform::Slack,
+            ChatMessage {
+                channel: post.channel.clone(),
+                message_ref: ts.to_string(),
+            },
+        )),
+        ..IngestOptions::default()
+    };
+    let outcome = app
+        .ingest_with(vec![finding], &options, &actor, Source::Slack, now)
+        .await?;
+    for item in &outcome.findings {
+        tracing::info!(
+            rule,
+            channel = post.channel,
+            ts,
+            finding.id = %item.id,
+            outcome = item.outcome.as_str(),
+            "alert message read as a finding"
+        );
+    }
     Ok(())
+}
+
+/// Whether remedybot posted this message: its `bot_id` (or bot user) is ours, as
+/// `auth.test` says. Messages the outbox posts also carry remedybot's metadata, which is
+/// checked first as it needs no call; but Slack does not promise metadata in message
+/// events, and not every message remedybot sends is tagged, so the ids decide.
+async fn posted_by_remedybot(slack: &Slack, event: &Value) -> bool {
+    if event
+        .pointer("/metadata/event_type")
+        .and_then(Value::as_str)
+        == Some(METADATA_EVENT_TYPE)
+    {
+        return true;
+    }
+    let s = |k: &str| event.get(k).and_then(Value::as_str);
+    match slack.identity().await {
+        Some(me) => me.posted(s("bot_id"), s("user")),
+        // Unknown for now: read the alert rather than lose it. A rule that lists remedybot's
+        // own bot is a mistake (see docs/configuration.md), and even then a card read back
+        // is deduplicated by its fingerprint and opens no new thread.
+        None => false,
+    }
 }
 
 /// Record `reply` as a comment on finding `id`, linked to the message when Slack gives a
