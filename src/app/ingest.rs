@@ -147,6 +147,7 @@ impl App {
         event: &impl Fn(Change) -> Event,
         kinds: &mut Vec<&'static str>,
         now: DateTime<Utc>,
+        openings: Option<&mut super::Openings>,
     ) -> Result<Vec<FindingId>, AppError> {
         if pending.is_empty() {
             return Ok(Vec::new());
@@ -227,7 +228,7 @@ impl App {
         }
         kinds.extend(events.iter().map(|(_, e)| e.change.kind()));
         let refs: Vec<(FindingId, &Event)> = events.iter().map(|(id, e)| (*id, e)).collect();
-        self.record(tx, &refs, now).await?;
+        self.record_with(tx, &refs, now, openings).await?;
         Ok(ids)
     }
 
@@ -285,6 +286,9 @@ impl App {
         // New findings are stored a chunk at a time, so a large batch never holds every
         // finding's state, event and JSON in memory at once.
         let mut pending: Vec<NewFinding> = Vec::with_capacity(NEW_CHUNK.min(order.len()));
+        // New threads are judged per channel over the whole import (the flood guard); an
+        // import read from an alert message opens its thread under that message instead.
+        let mut openings = options.anchor.is_none().then(super::Openings::default);
         let mut created_ids: Vec<FindingId> = Vec::new();
         let event = |change: Change| Event {
             change,
@@ -308,8 +312,15 @@ impl App {
                 pending.push(f);
                 if pending.len() == NEW_CHUNK {
                     created_ids.extend(
-                        self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
-                            .await?,
+                        self.store_new(
+                            &mut tx,
+                            &mut pending,
+                            &event,
+                            &mut kinds,
+                            now,
+                            openings.as_mut(),
+                        )
+                        .await?,
                     );
                 }
                 continue;
@@ -346,8 +357,15 @@ impl App {
             });
         }
         created_ids.extend(
-            self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
-                .await?,
+            self.store_new(
+                &mut tx,
+                &mut pending,
+                &event,
+                &mut kinds,
+                now,
+                openings.as_mut(),
+            )
+            .await?,
         );
         if let Some((platform, message)) = &options.anchor {
             for id in &created_ids {
@@ -373,6 +391,9 @@ impl App {
         }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
         self.record(&mut tx, &refs, now).await?;
+        if let Some(openings) = openings {
+            self.open_threads(&mut tx, openings, now).await?;
+        }
         tx.commit().await?;
 
         let mut created_ids = created_ids.into_iter();

@@ -2,24 +2,25 @@
 //! state, ask [`crate::domain::decide`], and hand the resulting events to the store in one
 //! transaction. Workflow rules stay in the domain; SQL stays in the store.
 
+mod chat;
 mod commands;
 mod github;
 mod ingest;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use tokio::sync::Notify;
 
-use crate::chat::delivery::{self, Platform};
+use crate::chat::delivery::Platform;
 use crate::chat::slack::Slack;
 use crate::config::Settings;
-use crate::domain::{Change, Event, FindingId, Refusal, Source};
-use crate::store::{NewDelivery, Store, StoreError, WriteTx};
+use crate::domain::{FindingId, Refusal};
+use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 
+pub use chat::Openings;
 pub use commands::CommandOutcome;
 pub use github::GitHubOutcome;
 pub use ingest::{IngestOptions, IngestOutcome, ItemOutcome, Outcome};
@@ -82,50 +83,5 @@ impl App {
             out.push(Platform::Slack);
         }
         out
-    }
-
-    /// Append events to the trail and queue what chat should be told about them, in the
-    /// caller's transaction. Returns the events' sequence numbers.
-    pub(crate) async fn record(
-        &self,
-        tx: &mut WriteTx,
-        events: &[(FindingId, &Event)],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, AppError> {
-        let seqs = tx.append(events).await?;
-        let platforms = self.chat_platforms();
-        if platforms.is_empty() || events.is_empty() {
-            return Ok(seqs);
-        }
-        // Group by finding, keeping event order within each finding.
-        let mut order: Vec<FindingId> = Vec::new();
-        let mut by_finding: HashMap<FindingId, Vec<(i64, &Change, Source)>> = HashMap::new();
-        for ((id, e), seq) in events.iter().zip(&seqs) {
-            by_finding
-                .entry(*id)
-                .or_insert_with(|| {
-                    order.push(*id);
-                    Vec::new()
-                })
-                .push((*seq, &e.change, e.source));
-        }
-        let mut queued = Vec::new();
-        for id in order {
-            for delivery in delivery::plan(&by_finding[&id]) {
-                let json = delivery.to_json();
-                for p in &platforms {
-                    queued.push(NewDelivery {
-                        platform: p.as_str(),
-                        finding: id,
-                        delivery: json.clone(),
-                    });
-                }
-            }
-        }
-        tx.enqueue(&queued, now).await?;
-        if !queued.is_empty() {
-            self.outbox_signal.notify_one();
-        }
-        Ok(seqs)
     }
 }

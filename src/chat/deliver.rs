@@ -18,6 +18,8 @@ pub enum Target {
     Channel(String),
     /// Nothing to send (e.g. the finding has no thread on this platform): drop it.
     Skip(String),
+    /// Not yet: something it depends on has not been delivered (its batch summary).
+    Wait,
 }
 
 /// Why a send failed, and what the worker should do about it.

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Change, Source};
+use crate::config::Settings;
+use crate::domain::{Change, Severity, Source};
 
 /// A chat platform remedybot delivers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,10 +32,34 @@ pub mod role {
     pub const CARD: &str = "card";
     /// The latest approval request, edited as votes arrive.
     pub const APPROVAL: &str = "approval";
+    /// The flood summary whose thread a batch of findings shares (no card of their own).
+    /// Its `message_ref` is `pending:…` until the summary is posted.
+    pub const BATCH: &str = "batch";
+}
+
+/// The channel a finding's thread opens in on `platform`: the first channel of its route
+/// on that platform, else the platform's default channel. `None` when the route does not
+/// thread this severity (`thread_severities`) or no channel is configured.
+pub fn thread_home(
+    settings: &Settings,
+    platform: Platform,
+    severity: Severity,
+    route: Option<&str>,
+) -> Option<String> {
+    let route = route.and_then(|name| settings.router.named(name));
+    if route.is_some_and(|r| !r.threads(severity)) {
+        return None;
+    }
+    route
+        .and_then(|r| r.channels(platform.as_str()).first().cloned())
+        .or_else(|| match platform {
+            Platform::Slack => settings.slack.default_channel.clone(),
+            Platform::Discord => None,
+        })
 }
 
 /// One queued message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Delivery {
     /// Post the finding's card (or, when the finding came from an alert message, post the
@@ -48,10 +73,13 @@ pub enum Delivery {
     Approval { seq: i64 },
     /// Edit the latest approval request: the tally, or its outcome.
     RefreshApproval,
+    /// Post one summary for an import's new findings in a channel (the flood guard); its
+    /// thread becomes theirs. `token` is the pending `batch` message of those findings.
+    Batch { token: String, findings: Vec<i64> },
 }
 
 impl Delivery {
-    pub fn to_json(self) -> String {
+    pub fn to_json(&self) -> String {
         serde_json::to_string(&self).expect("a Delivery always serialises")
     }
 }
@@ -196,8 +224,15 @@ mod tests {
             Delivery::Note { seq: 9 },
             Delivery::Approval { seq: 4 },
             Delivery::RefreshApproval,
+            Delivery::Batch {
+                token: "pending:1:2".into(),
+                findings: vec![2, 3],
+            },
         ] {
-            assert_eq!(serde_json::from_str::<Delivery>(&d.to_json()).ok(), Some(d));
+            assert_eq!(
+                serde_json::from_str::<Delivery>(&d.to_json()).ok(),
+                Some(d.clone())
+            );
         }
     }
 }

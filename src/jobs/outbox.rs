@@ -42,7 +42,9 @@ pub async fn run<D: Deliverer>(app: App, deliverer: Arc<D>, mut shutdown: watch:
     };
     loop {
         let wait = match worker.round().await {
-            Ok(next) => next.map_or(POLL, |t| t.saturating_duration_since(Instant::now())),
+            // Something went out: its lane's next message may be due at once.
+            Ok((_, true)) => Duration::ZERO,
+            Ok((next, false)) => next.map_or(POLL, |t| t.saturating_duration_since(Instant::now())),
             Err(e) => {
                 tracing::warn!(error = %e, "chat outbox round failed");
                 POLL
@@ -65,18 +67,21 @@ struct Worker<D> {
 
 impl<D: Deliverer> Worker<D> {
     /// Send what is due. Returns when the earliest paced channel frees up, if one is
-    /// holding messages back.
-    async fn round(&mut self) -> Result<Option<Instant>, StoreError> {
+    /// holding messages back, and whether anything was sent or dropped.
+    async fn round(&mut self) -> Result<(Option<Instant>, bool), StoreError> {
         let platform = self.deliverer.platform().as_str();
         let store = self.app.store.clone();
         let due = store.due_deliveries(platform, Utc::now(), BATCH).await?;
         let mut earliest: Option<Instant> = None;
+        let mut progressed = false;
         for item in due {
             let channel = match self.deliverer.target(&item).await {
                 Ok(Target::Channel(c)) => c,
+                Ok(Target::Wait) => continue,
                 Ok(Target::Skip(why)) => {
                     tracing::debug!(outbox.id = item.id, finding.id = %item.finding, why, "nothing to deliver");
                     store.drop_delivery(item.id).await?;
+                    progressed = true;
                     continue;
                 }
                 Err(e) => {
@@ -102,6 +107,7 @@ impl<D: Deliverer> Worker<D> {
             };
             if !claim.in_doubt && store.superseded(&claim.item).await? {
                 store.drop_delivery(item.id).await?;
+                progressed = true;
                 continue;
             }
             self.pacer.sent(&channel, Instant::now());
@@ -112,6 +118,7 @@ impl<D: Deliverer> Worker<D> {
                         .delivered(item.id, platform, item.finding, &created)
                         .await?;
                     self.app.metrics.record_chat_delivery(platform, "delivered");
+                    progressed = true;
                 }
                 Err(e) => {
                     let id = claim.item.id;
@@ -122,7 +129,7 @@ impl<D: Deliverer> Worker<D> {
             }
         }
         self.pacer.forget_idle(Instant::now());
-        Ok(earliest)
+        Ok((earliest, progressed))
     }
 
     async fn failed(

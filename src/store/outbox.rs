@@ -112,6 +112,45 @@ impl WriteTx {
     ) -> Result<(), StoreError> {
         upsert_chat_message(self.conn(), platform, finding, role, message).await
     }
+
+    /// The same message with `role` for many findings (a flood summary they share).
+    pub async fn set_chat_messages(
+        &mut self,
+        platform: &str,
+        role: &str,
+        findings: &[FindingId],
+        message: &ChatMessage,
+    ) -> Result<(), StoreError> {
+        let rows = self.rows_per_statement(5);
+        for chunk in findings.chunks(rows) {
+            let mut q = Sql::new(
+                self.backend(),
+                "INSERT INTO chat_messages (platform, finding_key, role, channel, message_ref) VALUES ",
+            );
+            for (i, id) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(platform)
+                    .push(", ")
+                    .bind(id.key())
+                    .push(", ")
+                    .bind(role)
+                    .push(", ")
+                    .bind(message.channel.as_str())
+                    .push(", ")
+                    .bind(message.message_ref.as_str())
+                    .push(")");
+            }
+            q.push(
+                " ON CONFLICT (platform, finding_key, role) DO UPDATE \
+                 SET channel = excluded.channel, message_ref = excluded.message_ref",
+            );
+            q.build()
+                .execute(self.conn())
+                .await
+                .ctx("recording chat messages")?;
+        }
+        Ok(())
+    }
 }
 
 async fn upsert_chat_message<'c, E>(
@@ -345,6 +384,26 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// A flood summary was posted: every finding waiting on `token` now shares message `ts`.
+    pub async fn resolve_batch(
+        &self,
+        platform: &str,
+        token: &str,
+        ts: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE chat_messages SET message_ref = $1 \
+             WHERE platform = $2 AND role = 'batch' AND message_ref = $3",
+        )
+        .bind(ts)
+        .bind(platform)
+        .bind(token)
+        .execute(self.pool())
+        .await
+        .ctx("recording a flood summary")?;
+        Ok(done.rows_affected())
     }
 
     /// The finding whose thread hangs under this message, if any.

@@ -16,8 +16,8 @@ use super::api::SlackApi;
 use super::render::{SlackMessage, SlackRenderer};
 use crate::app::App;
 use crate::chat::deliver::{Created, Deliverer, SendError, Target};
-use crate::chat::delivery::{Delivery, Platform, role};
-use crate::chat::view::{ApprovalView, FindingCard, Note};
+use crate::chat::delivery::{self, Delivery, Platform, role};
+use crate::chat::view::{ApprovalView, BatchView, FindingCard, Note};
 use crate::domain::workflow::PendingDecision;
 use crate::domain::{Change, Event, FindingId, FindingState};
 use crate::store::{ChatMessage, Claim, QueuedDelivery, StoreError};
@@ -59,16 +59,15 @@ impl SlackDeliverer {
             .map_err(store_error)
     }
 
-    /// The channel a new finding's thread opens in: its route's first Slack channel, else
-    /// `[slack] default_channel`.
+    /// The channel a finding's thread opens in, if it gets one (see
+    /// [`delivery::thread_home`]).
     fn home_channel(&self, state: &FindingState) -> Option<String> {
-        let settings = &self.app.settings;
-        state
-            .route
-            .as_deref()
-            .and_then(|name| settings.router.named(name))
-            .and_then(|r| r.slack_channels.first().cloned())
-            .or_else(|| settings.slack.default_channel.clone())
+        delivery::thread_home(
+            &self.app.settings,
+            Platform::Slack,
+            state.severity,
+            state.route.as_deref(),
+        )
     }
 
     async fn state(&self, id: FindingId) -> Result<FindingState, SendError> {
@@ -192,6 +191,11 @@ impl SlackDeliverer {
     }
 }
 
+/// A flood summary not posted yet.
+fn is_pending(m: &ChatMessage) -> bool {
+    m.message_ref.starts_with("pending:")
+}
+
 /// The `ts` of the message in a history/replies answer whose metadata names `outbox_id`.
 pub fn find_outbox_message(reply: &Value, outbox_id: i64) -> Option<String> {
     reply["messages"].as_array()?.iter().find_map(|m| {
@@ -236,18 +240,36 @@ impl Deliverer for SlackDeliverer {
 
     async fn target(&self, item: &QueuedDelivery) -> Result<Target, SendError> {
         let delivery = parse(item)?;
+        if let Delivery::Batch { .. } = delivery {
+            let batch = self.message(item.finding, role::BATCH).await?;
+            return Ok(match batch {
+                Some(b) => Target::Channel(b.channel),
+                None => Target::Skip("the batch has no pending summary".into()),
+            });
+        }
         if let Some(thread) = self.message(item.finding, role::THREAD).await? {
             return Ok(Target::Channel(thread.channel));
         }
-        if delivery != Delivery::OpenThread {
+        if let Some(batch) = self.message(item.finding, role::BATCH).await? {
+            // The finding's messages go to its batch's thread, once the summary is posted.
+            return Ok(if is_pending(&batch) {
+                Target::Wait
+            } else {
+                Target::Channel(batch.channel)
+            });
+        }
+        // No thread yet: a new finding's card, or a finding that now qualifies for a thread
+        // (its severity was raised into the route's `thread_severities`).
+        if !matches!(delivery, Delivery::OpenThread | Delivery::RefreshCard) {
             return Ok(Target::Skip("the finding has no Slack thread".into()));
         }
         let state = self.state(item.finding).await?;
         Ok(match self.home_channel(&state) {
             Some(c) => Target::Channel(c),
             None => Target::Skip(format!(
-                "no Slack channel: route `{}` names none and [slack] default_channel is not set",
-                state.route.as_deref().unwrap_or("-")
+                "no Slack thread for this finding: route `{}` threads no {} findings here, or names no Slack channel and [slack] default_channel is not set",
+                state.route.as_deref().unwrap_or("-"),
+                state.severity
             )),
         })
     }
@@ -256,13 +278,48 @@ impl Deliverer for SlackDeliverer {
         let id = claim.item.finding;
         let state = self.state(id).await?;
         let thread = self.message(id, role::THREAD).await?;
-        let thread_ts = thread.as_ref().map(|t| t.message_ref.as_str());
+        let batch = self
+            .message(id, role::BATCH)
+            .await?
+            .filter(|b| !is_pending(b));
+        let thread_ts = thread
+            .as_ref()
+            .or(batch.as_ref())
+            .map(|t| t.message_ref.as_str());
         let at = |ts: String| ChatMessage {
             channel: channel.to_string(),
             message_ref: ts,
         };
-        match parse(&claim.item)? {
-            Delivery::OpenThread => {
+        let card = self.message(id, role::CARD).await?;
+        let delivery = parse(&claim.item)?;
+        match delivery {
+            Delivery::Batch { token, findings } => {
+                let mut states = Vec::with_capacity(findings.len());
+                for key in findings {
+                    let fid = FindingId::from_key(key);
+                    if let Some(f) = self.app.store.finding(fid).await.map_err(store_error)? {
+                        states.push((fid, f.state));
+                    }
+                }
+                let summary = self.render.batch(&BatchView::new(&states));
+                let ts = self.post(claim, channel, None, &summary).await?;
+                self.app
+                    .store
+                    .resolve_batch(Platform::Slack.as_str(), &token, &ts)
+                    .await
+                    .map_err(store_error)?;
+                Ok(Vec::new())
+            }
+            // A card exists already (opened, then its severity left and re-entered the
+            // route's thread severities): bring it up to date instead of posting another.
+            Delivery::OpenThread | Delivery::RefreshCard if card.is_some() => {
+                if let Some(card) = &card {
+                    self.update(card, &self.card(id, &state)).await?;
+                }
+                Ok(Vec::new())
+            }
+            Delivery::RefreshCard if thread.is_some() || batch.is_some() => Ok(Vec::new()),
+            Delivery::OpenThread | Delivery::RefreshCard => {
                 let ts = self
                     .post(claim, channel, thread_ts, &self.card(id, &state))
                     .await?;
@@ -271,12 +328,6 @@ impl Deliverer for SlackDeliverer {
                     Some(_) => vec![(role::CARD, at(ts))],
                     None => vec![(role::THREAD, at(ts.clone())), (role::CARD, at(ts))],
                 })
-            }
-            Delivery::RefreshCard => {
-                if let Some(card) = self.message(id, role::CARD).await? {
-                    self.update(&card, &self.card(id, &state)).await?;
-                }
-                Ok(Vec::new())
             }
             Delivery::Note { seq } => {
                 let stored = self.app.store.event(seq).await.map_err(store_error)?;
