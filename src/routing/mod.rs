@@ -40,6 +40,10 @@ pub struct RouteFile {
     pub slack_channels: Vec<String>,
     #[serde(default)]
     pub discord_channels: Vec<String>,
+    /// A `[policies.<name>]` variant that judges matching findings (SLAs, approvals,
+    /// documentation, risk acceptance); none: the base policy. Checked against the defined
+    /// variants when the configuration is loaded.
+    pub policy: Option<String>,
 }
 
 /// A glob list compiled once.
@@ -77,6 +81,8 @@ pub struct Route {
     fallback_owner: Option<String>,
     pub slack_channels: Vec<String>,
     pub discord_channels: Vec<String>,
+    /// The policy variant for matching findings; `None`: the base policy.
+    pub policy: Option<String>,
 }
 
 impl Route {
@@ -106,6 +112,8 @@ pub struct Routed {
     pub owner: Option<String>,
     pub slack_channels: Vec<String>,
     pub discord_channels: Vec<String>,
+    /// The matching rule's policy variant; `None`: the base policy.
+    pub policy: Option<String>,
 }
 
 /// One rule's verdict in an explanation.
@@ -209,6 +217,11 @@ impl Router {
         out
     }
 
+    /// The rules, in the order they are tried.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
     /// The rule called `name`, if configured.
     pub fn named(&self, name: &str) -> Option<&Route> {
         self.routes.iter().find(|r| r.name == name)
@@ -245,6 +258,7 @@ impl Router {
                         owner,
                         slack_channels: r.slack_channels.clone(),
                         discord_channels: r.discord_channels.clone(),
+                        policy: r.policy.clone(),
                     },
                 );
             }
@@ -256,6 +270,7 @@ impl Router {
                 owner: None,
                 slack_channels: Vec::new(),
                 discord_channels: Vec::new(),
+                policy: None,
             },
         )
     }
@@ -302,6 +317,7 @@ pub(crate) fn compile(
         fallback_owner: r.fallback_owner.clone(),
         slack_channels: r.slack_channels.clone(),
         discord_channels: r.discord_channels.clone(),
+        policy: r.policy.clone(),
     })
 }
 
