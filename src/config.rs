@@ -12,6 +12,12 @@ use crate::chat::extract::{ListenFile, Listeners};
 use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
 use crate::routing::{CodeOwners, RouteFile, Router, SuppressionFile, Suppressions};
 
+mod policy;
+
+use policy::{
+    DocumentationFile, PolicyFile, RiskFile, check_groups, check_policy_name, overlay_policy,
+};
+
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://remedybot.db";
 /// The default HTTP listen address.
@@ -74,6 +80,9 @@ struct FileConfig {
     documentation: DocumentationFile,
     #[serde(default)]
     risk: RiskFile,
+    /// `[policies.<name>]`: variants of the base policy that routes may choose.
+    #[serde(default)]
+    policies: BTreeMap<String, PolicyFile>,
     #[serde(default)]
     ingest: IngestFile,
     #[serde(default)]
@@ -210,20 +219,6 @@ struct DatabaseFile {
     acquire_timeout_secs: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DocumentationFile {
-    rca_required: Option<Vec<Severity>>,
-    fix_plan_required: Option<Vec<Severity>>,
-    evidence_required: Option<Vec<Severity>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RiskFile {
-    max_acceptance_days: Option<u32>,
-}
-
 /// Database connection settings.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -250,7 +245,12 @@ pub struct Settings {
     /// `[[listen]]`: channels whose alert messages (from the listed bots or users) become
     /// findings.
     pub listeners: Listeners,
+    /// The base policy: `[sla.*]`, `[groups]`, `[approvals.*]`, `[documentation]`, `[risk]`.
+    /// Findings whose route names no policy variant are judged by it.
     pub policy: Policy,
+    /// `[policies.<name>]`: variants of the base policy, each already resolved (the base
+    /// with the variant's keys laid over it; same groups). A route chooses one by name.
+    pub policies: BTreeMap<String, Policy>,
     pub slack: SlackSettings,
     pub chat: ChatSettings,
     /// The file the settings came from, if any (for messages).
@@ -274,6 +274,7 @@ impl Default for Settings {
             suppressions: Suppressions::default(),
             listeners: Listeners::default(),
             policy: Policy::default(),
+            policies: BTreeMap::new(),
             slack: SlackSettings::default(),
             chat: ChatSettings::default(),
             source: None,
@@ -403,75 +404,24 @@ impl Settings {
             s.slack.first_reply_acknowledges = ack;
         }
 
-        let policy = &mut s.policy;
-        for (severity, sla) in file.sla {
-            if sla.triage_hours == 0 || sla.remediate_days == 0 {
-                return Err(invalid(
-                    format!("sla.{severity}"),
-                    "deadlines must be greater than 0".into(),
-                ));
-            }
-            if u64::from(sla.triage_hours) > u64::from(sla.remediate_days) * 24 {
-                return Err(invalid(
-                    format!("sla.{severity}.triage_hours"),
-                    "the triage deadline is later than the remediation deadline".into(),
-                ));
-            }
-            policy.sla.insert(severity, sla);
-        }
-        for (name, members) in &file.groups {
-            for (i, m) in members.iter().enumerate() {
-                let ok = m
-                    .split_once(':')
-                    .is_some_and(|(p, id)| !p.is_empty() && !id.is_empty());
-                if !ok {
-                    return Err(invalid(
-                        format!("groups.{name}[{i}]"),
-                        format!(
-                            "`{m}` is not a member reference; write platform:id, e.g. slack:U024BE7LH"
-                        ),
-                    ));
-                }
-            }
-        }
-        policy.groups = file.groups;
-        for (kind, rule) in file.approvals {
-            let key = format!("approvals.{}", kind.as_str());
-            let mut members = std::collections::BTreeSet::new();
-            for g in &rule.groups {
-                let Some(list) = policy.groups.get(g) else {
-                    let known: Vec<&str> = policy.groups.keys().map(String::as_str).collect();
-                    return Err(invalid(
-                        format!("{key}.groups"),
-                        format!(
-                            "unknown group `{g}`; defined groups: [{}]",
-                            known.join(", ")
-                        ),
-                    ));
-                };
-                members.extend(list.iter().cloned());
-            }
-            if !rule.groups.is_empty() && (members.len() as u32) < rule.quorum {
-                return Err(invalid(
-                    format!("{key}.quorum"),
-                    format!(
-                        "{} approvals needed but its groups have only {} member{}, so it can never pass",
-                        rule.quorum,
-                        members.len(),
-                        if members.len() == 1 { "" } else { "s" }
-                    ),
-                ));
-            }
-            policy.approvals.insert(kind, rule);
-        }
-        if let Some(v) = file.documentation.rca_required {
-            policy.rca_required = v;
-        }
-        if let Some(v) = file.documentation.fix_plan_required {
-            policy.fix_plan_required = v;
-        }
-        if let Some(v) = file.documentation.evidence_required {
-            policy.evidence_required = v;
+        check_groups(&file.groups).map_err(|(k, m)| invalid(k, m))?;
+        let base = Policy {
+            groups: file.groups,
+            ..Policy::default()
+        };
+        let base_file = PolicyFile {
+            sla: file.sla,
+            approvals: file.approvals,
+            documentation: file.documentation,
+            risk: file.risk,
+        };
+        s.policy = overlay_policy(&base, base_file, "").map_err(|(k, m)| invalid(k, m))?;
+        for (name, variant) in file.policies {
+            let prefix = format!("policies.{name}");
+            check_policy_name(&name).map_err(|m| invalid(prefix.clone(), m))?;
+            let policy = overlay_policy(&s.policy, variant, &format!("{prefix}."))
+                .map_err(|(k, m)| invalid(k, m))?;
+            s.policies.insert(name, policy);
         }
         if let Some(m) = file.ingest.missing_in_full_scan {
             s.missing_in_full_scan = m;
@@ -498,16 +448,50 @@ impl Settings {
             .map_err(|(k, m)| invalid(k, m))?;
         s.router = Router::new(&file.routes, codeowners).map_err(|(k, m)| invalid(k, m))?;
         s.listeners = Listeners::new(&file.listen).map_err(|(k, m)| invalid(k, m))?;
-        if let Some(days) = file.risk.max_acceptance_days {
-            if days == 0 {
+        for (i, r) in file.routes.iter().enumerate() {
+            if let Some(name) = &r.policy
+                && !s.policies.contains_key(name)
+            {
+                let known: Vec<&str> = s.policies.keys().map(String::as_str).collect();
                 return Err(invalid(
-                    "risk.max_acceptance_days".into(),
-                    "must be at least 1".into(),
+                    format!("routes[{i}] ({}).policy", r.name.trim()),
+                    format!(
+                        "unknown policy `{name}`; defined policies: [{}]",
+                        known.join(", ")
+                    ),
                 ));
             }
-            policy.max_acceptance_days = days;
         }
         Ok(s)
+    }
+
+    /// The policy for findings on route `route` (the name stored with each finding): the
+    /// variant the route names in the current configuration, else the base policy — also
+    /// when the finding has no route or its route is no longer configured. Every decision
+    /// about a specific finding takes its policy from here.
+    pub fn policy_for_route(&self, route: Option<&str>) -> &Policy {
+        route
+            .and_then(|name| self.router.named(name))
+            .and_then(|r| r.policy.as_deref())
+            .and_then(|name| self.policies.get(name))
+            .unwrap_or(&self.policy)
+    }
+
+    /// Each policy variant with the routes that choose it, in name order.
+    pub fn policy_variants(&self) -> Vec<(&str, Vec<&str>)> {
+        self.policies
+            .keys()
+            .map(|name| {
+                let routes = self
+                    .router
+                    .routes()
+                    .iter()
+                    .filter(|r| r.policy.as_deref() == Some(name))
+                    .map(|r| r.name.as_str())
+                    .collect();
+                (name.as_str(), routes)
+            })
+            .collect()
     }
 }
 

@@ -423,6 +423,51 @@ fn check_config_accepts_a_good_file_and_points_at_a_bad_key() {
 }
 
 #[test]
+fn check_config_reports_policy_variants_and_refuses_a_route_naming_an_unknown_one() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let routes = "[[routes]]\nname = \"payments\"\nasset = [\"payments-*\"]\npolicy = \"pci\"\n\
+                  [[routes]]\nname = \"default\"\n";
+    let good = write_file(
+        &dir,
+        "good.toml",
+        &format!(
+            "[policies.pci]\nrisk.max_acceptance_days = 30\n[policies.lab]\n\
+             sla.low = {{ triage_hours = 48, remediate_days = 60 }}\n{routes}"
+        ),
+    );
+    let out = remedybot(&db, &["--config", &good, "check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("policy pci: routes payments"), "{text}");
+    assert!(text.contains("policy lab: used by no route"), "{text}");
+    let input = write_file(
+        &dir,
+        "payments.json",
+        r#"[{"source": "semgrep", "rule_id": "r1", "title": "SQL injection", "severity": "high",
+             "asset": "payments-api", "location": "src/db.py:1"}]"#,
+    );
+    let routed = stdout(&remedybot(&db, &["--config", &good, "route", &input]));
+    assert!(routed.contains("→ owner (none), policy pci"), "{routed}");
+
+    let bad = write_file(
+        &dir,
+        "bad.toml",
+        &format!("[policies.lab]\nrisk.max_acceptance_days = 7\n{routes}"),
+    );
+    let out = remedybot(&db, &["--config", &bad, "check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(
+        err.contains(
+            "`routes[0] (payments).policy`: unknown policy `pci`; defined policies: [lab]"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn show_of_an_unknown_or_malformed_id_is_a_clear_error() {
     let db = TestDb::sqlite();
     assert!(remedybot(&db, &["migrate"]).status.success());

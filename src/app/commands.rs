@@ -1,13 +1,16 @@
 //! Run a workflow command against one finding, and the scheduled expiry of risk
 //! acceptances.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError};
 use crate::domain::finding::BadFindingId;
 use crate::domain::{
-    Actor, Change, Command, DecisionKind, Event, FindingId, FindingState, Refusal, Source, Stage,
-    decide,
+    Actor, Change, Command, DecisionKind, Event, FindingId, FindingState, Policy, Refusal, Source,
+    Stage, decide,
 };
 use crate::store::WriteTx;
 
@@ -62,12 +65,21 @@ impl App {
     ) -> Result<CommandOutcome, AppError> {
         let now = super::stored_precision(now);
         // Resolved before the transaction: it may ask Slack, and writers queue on the chain.
-        let expanded = self.policy_for(command, actor).await;
-        let policy = expanded.as_ref().unwrap_or(&self.settings.policy);
+        let groups = self.voter_groups(command, actor).await;
         let mut tx = self.store.begin_write().await?;
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
         let command = &resolve_duplicate(&mut tx, id, command).await?;
-        let changes = decide(&stored.state, command, actor, policy, now)?;
+        let policy = self
+            .settings
+            .policy_for_route(stored.state.route.as_deref());
+        let policy = match groups {
+            Some(groups) => Cow::Owned(Policy {
+                groups,
+                ..policy.clone()
+            }),
+            None => Cow::Borrowed(policy),
+        };
+        let changes = decide(&stored.state, command, actor, &policy, now)?;
         let mut state = stored.state;
         let events: Vec<Event> = changes
             .iter()
@@ -93,10 +105,15 @@ impl App {
         Ok(CommandOutcome { id, state, changes })
     }
 
-    /// The policy a vote is judged by: approver groups that name Slack user groups list the
-    /// voter by id when they belong (see `chat::slack::usergroups`). `None`: the configured
-    /// policy as it is.
-    async fn policy_for(&self, command: &Command, actor: &Actor) -> Option<crate::domain::Policy> {
+    /// The approver groups a vote is judged by: groups that name Slack user groups list the
+    /// voter by id when they belong (see `chat::slack::usergroups`). Groups are global, so
+    /// this holds whichever policy the finding's route chooses. `None`: the configured
+    /// groups as they are.
+    async fn voter_groups(
+        &self,
+        command: &Command,
+        actor: &Actor,
+    ) -> Option<BTreeMap<String, Vec<String>>> {
         let slack = self.slack.as_ref()?;
         if !matches!(command, Command::Vote { .. }) {
             return None;
@@ -108,6 +125,7 @@ impl App {
             &slack.usergroups,
         )
         .await
+        .map(|p| p.groups)
     }
 
     /// Reopen every finding whose risk acceptance has run out. Returns the reopened ids.

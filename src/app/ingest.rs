@@ -113,13 +113,10 @@ impl App {
         let ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
         for id in &ids {
             let stored = tx.finding(*id).await?.ok_or(AppError::NotFound(*id))?;
-            let changes = decide(
-                &stored.state,
-                &command,
-                scan.actor,
-                &self.settings.policy,
-                scan.at,
-            )?;
+            let policy = self
+                .settings
+                .policy_for_route(stored.state.route.as_deref());
+            let changes = decide(&stored.state, &command, scan.actor, policy, scan.at)?;
             let mut state = stored.state;
             for change in changes {
                 let e = Event {
@@ -152,7 +149,6 @@ impl App {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let policy = &self.settings.policy;
         let router = &self.settings.router;
         let suppressions = &self.settings.suppressions;
         // Per finding: its `created` change, then what a suppression rule adds.
@@ -168,6 +164,8 @@ impl App {
                 route = routed.route;
             }
             let suppression = suppressions.matching(&f, now).cloned();
+            // The route's policy sets the first due dates and judges what a suppression adds.
+            let policy = self.settings.policy_for_route(route.as_deref());
             let created = domain::open_routed(f, route, policy, now);
             let mut extra = Vec::new();
             if let Some(s) = suppression {
@@ -256,7 +254,6 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
         let now = super::stored_precision(now);
-        let policy = &self.settings.policy;
         let received = findings.len();
         // Within one batch, a fingerprint that repeats is one finding; the last copy wins.
         let mut order: Vec<NewFinding> = Vec::with_capacity(findings.len());
@@ -325,6 +322,9 @@ impl App {
                 }
                 continue;
             };
+            let policy = self
+                .settings
+                .policy_for_route(stored.state.route.as_deref());
             let changes = decide(
                 &stored.state,
                 &Command::Observe(f.content()),

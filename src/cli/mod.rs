@@ -329,6 +329,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 s.policy.approvals.len(),
                 crate::store::redact_url(&s.database.url)
             );
+            for (name, routes) in s.policy_variants() {
+                println!(
+                    "policy {name}: {}",
+                    if routes.is_empty() {
+                        "used by no route".to_string()
+                    } else {
+                        format!("routes {}", routes.join(", "))
+                    }
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

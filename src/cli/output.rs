@@ -142,6 +142,9 @@ pub fn route_explanation(
     if !routed.discord_channels.is_empty() {
         result.push(format!("discord {}", routed.discord_channels.join(" ")));
     }
+    if let Some(policy) = &routed.policy {
+        result.push(format!("policy {policy}"));
+    }
     writeln!(out, "  → {}", result.join(", "))
 }
 

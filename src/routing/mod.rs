@@ -43,6 +43,10 @@ pub struct RouteFile {
     /// Severities whose findings get their own chat thread; the others are tracked (and
     /// listed by `/remedy`, the CLI and reports) but not posted one by one. Default: all.
     pub thread_severities: Option<Vec<Severity>>,
+    /// A `[policies.<name>]` variant that judges matching findings (SLAs, approvals,
+    /// documentation, risk acceptance); none: the base policy. Checked against the defined
+    /// variants when the configuration is loaded.
+    pub policy: Option<String>,
 }
 
 /// A glob list compiled once.
@@ -81,6 +85,8 @@ pub struct Route {
     pub slack_channels: Vec<String>,
     pub discord_channels: Vec<String>,
     thread_severities: Option<Vec<Severity>>,
+    /// The policy variant for matching findings; `None`: the base policy.
+    pub policy: Option<String>,
 }
 
 impl Route {
@@ -126,6 +132,8 @@ pub struct Routed {
     pub owner: Option<String>,
     pub slack_channels: Vec<String>,
     pub discord_channels: Vec<String>,
+    /// The matching rule's policy variant; `None`: the base policy.
+    pub policy: Option<String>,
 }
 
 /// One rule's verdict in an explanation.
@@ -229,6 +237,11 @@ impl Router {
         out
     }
 
+    /// The rules, in the order they are tried.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
     /// The rule called `name`, if configured.
     pub fn named(&self, name: &str) -> Option<&Route> {
         self.routes.iter().find(|r| r.name == name)
@@ -265,6 +278,7 @@ impl Router {
                         owner,
                         slack_channels: r.slack_channels.clone(),
                         discord_channels: r.discord_channels.clone(),
+                        policy: r.policy.clone(),
                     },
                 );
             }
@@ -276,6 +290,7 @@ impl Router {
                 owner: None,
                 slack_channels: Vec::new(),
                 discord_channels: Vec::new(),
+                policy: None,
             },
         )
     }
@@ -323,6 +338,7 @@ pub(crate) fn compile(
         slack_channels: r.slack_channels.clone(),
         discord_channels: r.discord_channels.clone(),
         thread_severities: r.thread_severities.clone(),
+        policy: r.policy.clone(),
     })
 }
 

@@ -173,6 +173,7 @@ impl SlackDeliverer {
     }
 
     fn approval_view(&self, p: &PendingDecision) -> ApprovalView {
+        // Approver groups are global: every policy variant shares the base policy's.
         ApprovalView::from_pending(p, &self.app.settings.policy.groups)
     }
 

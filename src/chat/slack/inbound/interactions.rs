@@ -180,7 +180,8 @@ async fn open_modal(
         id,
         &finding.state.title,
         finding.state.severity,
-        &app.settings.policy,
+        app.settings
+            .policy_for_route(finding.state.route.as_deref()),
         now.date_naive(),
     );
     let body = json!({ "trigger_id": trigger_id, "view": view });
@@ -225,7 +226,8 @@ async fn view_submission(
         prompt,
         values,
         finding.state.severity,
-        &app.settings.policy,
+        app.settings
+            .policy_for_route(finding.state.route.as_deref()),
         now.date_naive(),
     ) {
         Ok(command) => command,
