@@ -711,16 +711,28 @@ max_acceptance_days = 90
     #[test]
     fn swapped_slack_tokens_and_bad_rates_are_refused_by_name() {
         let env = MapEnv(vec![("SLACK_BOT_TOKEN", "xapp-1-2")]);
-        let err = Settings::load(None, &env).expect_err("wrong prefix").to_string();
-        assert!(err.contains("SLACK_BOT_TOKEN") && err.contains("xoxb-"), "{err}");
+        let err = Settings::load(None, &env)
+            .expect_err("wrong prefix")
+            .to_string();
+        assert!(
+            err.contains("SLACK_BOT_TOKEN") && err.contains("xoxb-"),
+            "{err}"
+        );
         let env = MapEnv(vec![("SLACK_API_URL", "slack.com/api")]);
-        let err = Settings::load(None, &env).expect_err("no scheme").to_string();
+        let err = Settings::load(None, &env)
+            .expect_err("no scheme")
+            .to_string();
         assert!(err.contains("SLACK_API_URL"), "{err}");
         let err = parse("[slack]\nmessages_per_second_per_channel = 0\n")
             .expect_err("zero rate")
             .to_string();
-        assert!(err.contains("slack.messages_per_second_per_channel"), "{err}");
-        let err = parse("[slack]\nchannel = \"C1\"\n").expect_err("unknown key").to_string();
+        assert!(
+            err.contains("slack.messages_per_second_per_channel"),
+            "{err}"
+        );
+        let err = parse("[slack]\nchannel = \"C1\"\n")
+            .expect_err("unknown key")
+            .to_string();
         assert!(err.contains("channel"), "{err}");
     }
 }

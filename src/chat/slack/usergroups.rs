@@ -91,7 +91,7 @@ pub async fn expand_for(
     let mut expanded: Option<Policy> = None;
     for (group, usergroups) in usergroups_in(policy) {
         for id in usergroups {
-            if cache.members(api, id).await.iter().any(|u| *u == actor.id) {
+            if cache.members(api, id).await.contains(&actor.id) {
                 let p = expanded.get_or_insert_with(|| policy.clone());
                 if let Some(members) = p.groups.get_mut(group) {
                     members.push(actor.reference());
