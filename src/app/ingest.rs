@@ -1,17 +1,20 @@
 //! Ingest a batch: deduplicate by fingerprint, create new findings, record changes and
-//! regressions for known ones, and touch `last_seen` for the rest — all in one transaction.
+//! regressions for known ones, touch `last_seen` for the rest, and apply the input's status
+//! reports (see `reports.rs`) — all in one transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::reports::StatusUpdate;
 use super::{App, AppError};
 use crate::config::MissingPolicy;
 use crate::domain::{
     self, Actor, Change, Command, Event, Evidence, FindingId, FindingState, NewFinding, Source,
     decide,
 };
+use crate::ingest::StatusReport;
 use crate::routing::suppress::Mode as SuppressionMode;
 
 /// What happened to one fingerprint of the batch.
@@ -53,6 +56,9 @@ pub struct IngestOutcome {
     pub findings: Vec<ItemOutcome>,
     /// Open findings a full scan no longer reported (see [`IngestOptions::full_scan`]).
     pub not_seen: Vec<FindingId>,
+    /// Open findings the input's status reports were recorded on (AWS Security Hub marks
+    /// them resolved or suppressed), in input order.
+    pub status_updates: Vec<StatusUpdate>,
 }
 
 /// How to treat a batch.
@@ -82,11 +88,12 @@ const NEW_CHUNK: usize = 1_000;
 impl App {
     /// Record "not seen in latest scan" on the open findings of the scan's source and asset
     /// that it did not report, once per absence (a finding is marked until a scan sees it
-    /// again). Returns their ids.
+    /// again). Findings in `reported` are left alone: the scan named them. Returns their ids.
     async fn record_missing(
         &self,
         tx: &mut crate::store::WriteTx,
         scan: &Scan<'_>,
+        reported: &HashSet<FindingId>,
         events: &mut Vec<(FindingId, Event)>,
         kinds: &mut Vec<&'static str>,
     ) -> Result<Vec<FindingId>, AppError> {
@@ -104,7 +111,8 @@ impl App {
             }),
             MissingPolicy::Comment => Command::Comment { text, link: None },
         };
-        let ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
+        let mut ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
+        ids.retain(|id| !reported.contains(id));
         for id in &ids {
             let stored = tx.finding(*id).await?.ok_or(AppError::NotFound(*id))?;
             let changes = decide(
@@ -239,10 +247,25 @@ impl App {
     }
 
     /// [`App::ingest`] with options.
-    #[tracing::instrument(skip_all, fields(batch = findings.len(), full_scan = options.full_scan))]
     pub async fn ingest_with(
         &self,
         findings: Vec<NewFinding>,
+        options: &IngestOptions,
+        actor: &Actor,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
+        self.ingest_reported(findings, &[], options, actor, source, now)
+            .await
+    }
+
+    /// [`App::ingest_with`], also applying the input's status reports to the open findings
+    /// they name (see [`App::apply_reports`]), in the same transaction.
+    #[tracing::instrument(skip_all, fields(batch = findings.len(), reports = reports.len(), full_scan = options.full_scan))]
+    pub async fn ingest_reported(
+        &self,
+        findings: Vec<NewFinding>,
+        reports: &[StatusReport],
         options: &IngestOptions,
         actor: &Actor,
         source: Source,
@@ -344,6 +367,10 @@ impl App {
                 .await?,
         );
         tx.touch_seen(&seen, now).await?;
+        let applied = self
+            .apply_reports(&mut tx, reports, source, now, &mut other_events, &mut kinds)
+            .await?;
+        result.status_updates = applied.updates;
         if options.full_scan {
             for (src, asset) in &scope {
                 let scan = Scan {
@@ -354,7 +381,13 @@ impl App {
                     at: now,
                 };
                 let missing = self
-                    .record_missing(&mut tx, &scan, &mut other_events, &mut kinds)
+                    .record_missing(
+                        &mut tx,
+                        &scan,
+                        &applied.named,
+                        &mut other_events,
+                        &mut kinds,
+                    )
                     .await?;
                 result.not_seen.extend(missing);
             }
@@ -394,6 +427,7 @@ impl App {
             updated = result.updated,
             unchanged = result.unchanged,
             reopened = result.reopened,
+            status_updates = result.status_updates.len(),
             "ingested"
         );
         Ok(result)

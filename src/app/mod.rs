@@ -5,6 +5,7 @@
 mod commands;
 mod github;
 mod ingest;
+mod reports;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::telemetry::Metrics;
 pub use commands::CommandOutcome;
 pub use github::GitHubOutcome;
 pub use ingest::{IngestOptions, IngestOutcome, ItemOutcome, Outcome};
+pub use reports::StatusUpdate;
 
 /// Errors from application services.
 #[derive(Debug, thiserror::Error)]

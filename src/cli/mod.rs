@@ -366,8 +366,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             scope_asset,
         } => {
             let bytes = read_input(file)?;
-            let (format, findings) = crate::ingest::parse(Some(format), &bytes)
+            let parsed = crate::ingest::parse_all(Some(format), &bytes)
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            let format = parsed.format;
             let app = open_app(&cli, true).await?;
             let options = crate::app::IngestOptions {
                 full_scan: *full_scan,
@@ -378,7 +379,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect(),
             };
             let outcome = app
-                .ingest_with(findings, &options, &cli_actor(), Source::Cli, Utc::now())
+                .ingest_reported(
+                    parsed.findings,
+                    &parsed.reports,
+                    &options,
+                    &cli_actor(),
+                    Source::Cli,
+                    Utc::now(),
+                )
                 .await?;
             if *json {
                 let mut reply = serde_json::to_value(&outcome)?;
@@ -386,7 +394,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&reply)?);
             } else {
                 println!(
-                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened{}",
+                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened{}{}",
                     format.name(),
                     outcome.received,
                     outcome.created,
@@ -397,6 +405,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         format!(", {} not seen in this full scan", outcome.not_seen.len())
                     } else {
                         String::new()
+                    },
+                    match outcome.status_updates.len() {
+                        0 => String::new(),
+                        n => format!(", {n} status updates"),
                     }
                 );
             }
