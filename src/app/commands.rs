@@ -65,8 +65,33 @@ impl App {
         let expanded = self.policy_for(command, actor).await;
         let policy = expanded.as_ref().unwrap_or(&self.settings.policy);
         let mut tx = self.store.begin_write().await?;
+        let outcome = self
+            .execute_in(&mut tx, id, command, actor, source, policy, now)
+            .await?;
+        if !outcome.changes.is_empty() {
+            tx.commit().await?;
+        }
+        for c in &outcome.changes {
+            self.metrics.record_transition(c.kind());
+        }
+        Ok(outcome)
+    }
+
+    /// [`App::execute`] inside the caller's transaction, under `policy`; the caller commits
+    /// and counts the changes. A refusal writes nothing, so the transaction stays usable.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn execute_in(
+        &self,
+        tx: &mut WriteTx,
+        id: FindingId,
+        command: &Command,
+        actor: &Actor,
+        source: Source,
+        policy: &crate::domain::Policy,
+        now: DateTime<Utc>,
+    ) -> Result<CommandOutcome, AppError> {
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
-        let command = &resolve_duplicate(&mut tx, id, command).await?;
+        let command = &resolve_duplicate(tx, id, command).await?;
         let changes = decide(&stored.state, command, actor, policy, now)?;
         let mut state = stored.state;
         let events: Vec<Event> = changes
@@ -84,11 +109,7 @@ impl App {
         if !events.is_empty() {
             tx.save(id, &state, now).await?;
             let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
-            self.record(&mut tx, &refs, now).await?;
-            tx.commit().await?;
-        }
-        for c in &changes {
-            self.metrics.record_transition(c.kind());
+            self.record(tx, &refs, now).await?;
         }
         Ok(CommandOutcome { id, state, changes })
     }

@@ -272,6 +272,53 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
         let now = super::stored_precision(now);
+        let mut tx = self.store.begin_write().await?;
+        let (result, kinds) = self
+            .ingest_in(&mut tx, findings, reports, options, actor, source, now)
+            .await?;
+        tx.commit().await?;
+        self.record_ingest_metrics(&result, &kinds);
+        Ok(result)
+    }
+
+    /// Count a committed ingest in the metrics and the log.
+    pub(super) fn record_ingest_metrics(&self, result: &IngestOutcome, kinds: &[&'static str]) {
+        for o in [
+            Outcome::Created,
+            Outcome::Updated,
+            Outcome::Unchanged,
+            Outcome::Reopened,
+        ] {
+            let n = result.findings.iter().filter(|i| i.outcome == o).count();
+            self.metrics.record_ingested(o.as_str(), n as u64);
+        }
+        for kind in kinds {
+            self.metrics.record_transition(kind);
+        }
+        tracing::info!(
+            created = result.created,
+            updated = result.updated,
+            unchanged = result.unchanged,
+            reopened = result.reopened,
+            status_updates = result.status_updates.len(),
+            "ingested"
+        );
+    }
+
+    /// The ingest inside the caller's transaction (which commits it, then calls
+    /// [`App::record_ingest_metrics`] with the returned event kinds). `now` is already cut
+    /// to stored precision.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn ingest_in(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        findings: Vec<NewFinding>,
+        reports: &[StatusReport],
+        options: &IngestOptions,
+        actor: &Actor,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<(IngestOutcome, Vec<&'static str>), AppError> {
         let policy = &self.settings.policy;
         let received = findings.len();
         // Within one batch, a fingerprint that repeats is one finding; the last copy wins.
@@ -287,7 +334,6 @@ impl App {
             }
         }
 
-        let mut tx = self.store.begin_write().await?;
         let fps: Vec<&str> = order.iter().map(|f| f.fingerprint.as_str()).collect();
         let mut existing = tx.findings_by_fingerprint(&fps).await?;
         drop(fps);
@@ -325,7 +371,7 @@ impl App {
                 pending.push(f);
                 if pending.len() == NEW_CHUNK {
                     created_ids.extend(
-                        self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
+                        self.store_new(tx, &mut pending, &event, &mut kinds, now)
                             .await?,
                     );
                 }
@@ -363,12 +409,12 @@ impl App {
             });
         }
         created_ids.extend(
-            self.store_new(&mut tx, &mut pending, &event, &mut kinds, now)
+            self.store_new(tx, &mut pending, &event, &mut kinds, now)
                 .await?,
         );
         tx.touch_seen(&seen, now).await?;
         let applied = self
-            .apply_reports(&mut tx, reports, source, now, &mut other_events, &mut kinds)
+            .apply_reports(tx, reports, source, now, &mut other_events, &mut kinds)
             .await?;
         result.status_updates = applied.updates;
         if options.full_scan {
@@ -381,20 +427,13 @@ impl App {
                     at: now,
                 };
                 let missing = self
-                    .record_missing(
-                        &mut tx,
-                        &scan,
-                        &applied.named,
-                        &mut other_events,
-                        &mut kinds,
-                    )
+                    .record_missing(tx, &scan, &applied.named, &mut other_events, &mut kinds)
                     .await?;
                 result.not_seen.extend(missing);
             }
         }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
-        self.record(&mut tx, &refs, now).await?;
-        tx.commit().await?;
+        self.record(tx, &refs, now).await?;
 
         let mut created_ids = created_ids.into_iter();
         for item in &mut result.findings {
@@ -410,26 +449,6 @@ impl App {
                 Outcome::Reopened => result.reopened += 1,
             }
         }
-        for o in [
-            Outcome::Created,
-            Outcome::Updated,
-            Outcome::Unchanged,
-            Outcome::Reopened,
-        ] {
-            let n = result.findings.iter().filter(|i| i.outcome == o).count();
-            self.metrics.record_ingested(o.as_str(), n as u64);
-        }
-        for kind in kinds {
-            self.metrics.record_transition(kind);
-        }
-        tracing::info!(
-            created = result.created,
-            updated = result.updated,
-            unchanged = result.unchanged,
-            reopened = result.reopened,
-            status_updates = result.status_updates.len(),
-            "ingested"
-        );
-        Ok(result)
+        Ok((result, kinds))
     }
 }
