@@ -64,7 +64,7 @@ pub async fn post_findings(
     let Query(params) = params.map_err(bad_query)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(app.settings.body_limit_bytes)
+            ApiError::TooLarge(app.settings.ingest_body_limit_bytes)
         } else {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
