@@ -82,7 +82,11 @@ fn findings_json(n: usize, tag: &str) -> String {
     Value::Array(items).to_string()
 }
 
-async fn post_findings(client: &reqwest::Client, base: &str, body: String) -> anyhow::Result<Value> {
+async fn post_findings(
+    client: &reqwest::Client,
+    base: &str,
+    body: String,
+) -> anyhow::Result<Value> {
     let resp = client
         .post(format!("{base}/api/v1/findings"))
         .bearer_auth(TOKEN)
@@ -90,7 +94,11 @@ async fn post_findings(client: &reqwest::Client, base: &str, body: String) -> an
         .body(body)
         .send()
         .await?;
-    ensure!(resp.status().is_success(), "ingest answered {}", resp.status());
+    ensure!(
+        resp.status().is_success(),
+        "ingest answered {}",
+        resp.status()
+    );
     Ok(resp.json().await?)
 }
 
@@ -146,7 +154,9 @@ async fn seed_requests(db_url: &str, config: &Path, n: usize) -> anyhow::Result<
         .parse(findings_json(n, "click").as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let actor = Actor::new("cli", "bench", "bench");
-    let out = app.ingest(findings, &actor, Source::Cli, Utc::now()).await?;
+    let out = app
+        .ingest(findings, &actor, Source::Cli, Utc::now())
+        .await?;
     let ids: Vec<FindingId> = out.findings.iter().map(|f| f.id).collect();
     let proposal = Command::Propose(Proposal {
         kind: DecisionKind::FalsePositive,
@@ -176,7 +186,10 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
     let tmp = tempfile::tempdir()?;
     let db_url = format!("sqlite://{}", tmp.path().join("remedybot.db").display());
     let config = config(tmp.path(), voters, voters, 1000)?;
-    progress(BENCH, format!("clicks run {run}: seeding {findings} open approval requests"));
+    progress(
+        BENCH,
+        format!("clicks run {run}: seeding {findings} open approval requests"),
+    );
     let ids = seed_requests(&db_url, &config, findings).await?;
 
     let fake = FakeSlack::start().await;
@@ -193,7 +206,10 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
             fake.all_messages(CHANNEL).len() >= 2 * findings
         })
         .await;
-    ensure!(posted, "the outbox did not post the cards and approval messages");
+    ensure!(
+        posted,
+        "the outbox did not post the cards and approval messages"
+    );
 
     // Every (finding, voter) pair once, interleaved so concurrent clicks hit many findings.
     let signer = SlackSigner::new(SIGNING_SECRET);
@@ -209,7 +225,10 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
     let total = clicks.len();
     let queue = Arc::new(std::sync::Mutex::new(clicks));
     let url = format!("{}/slack/interactions", server.base);
-    progress(BENCH, format!("clicks run {run}: {total} clicks, {concurrency} connections"));
+    progress(
+        BENCH,
+        format!("clicks run {run}: {total} clicks, {concurrency} connections"),
+    );
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -262,8 +281,14 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
         }
     }
     store.close().await;
-    ensure!(votes == total, "expected {total} votes in the trail, found {votes}");
-    ensure!(closed == findings, "expected {findings} closures, found {closed}");
+    ensure!(
+        votes == total,
+        "expected {total} votes in the trail, found {votes}"
+    );
+    ensure!(
+        closed == findings,
+        "expected {findings} closures, found {closed}"
+    );
     fake.assert_no_violations();
     Ok(ClickRun {
         per_sec: total as f64 / wall.as_secs_f64(),
@@ -290,15 +315,23 @@ async fn outbox_run(out: &Path, run: usize) -> anyhow::Result<OutboxRun> {
     let mut server = Server::spawn(&db_url, &log, Some(&config), &slack_env(&fake, false))?;
     let client = reqwest::Client::new();
     server.wait_ready(&client).await?;
-    progress(BENCH, format!("outbox run {run}: {n} cards to one channel at ≤ {rate}/s"));
+    progress(
+        BENCH,
+        format!("outbox run {run}: {n} cards to one channel at ≤ {rate}/s"),
+    );
     post_findings(&client, &server.base, findings_json(n, "outbox")).await?;
     let done = fake
-        .wait_until(Duration::from_secs((n / rate.max(1)) as u64 * 3 + 30), || {
-            fake.messages(CHANNEL).len() >= n
-        })
+        .wait_until(
+            Duration::from_secs((n / rate.max(1)) as u64 * 3 + 30),
+            || fake.messages(CHANNEL).len() >= n,
+        )
         .await;
     server.stop()?;
-    ensure!(done, "only {} of {n} cards arrived", fake.messages(CHANNEL).len());
+    ensure!(
+        done,
+        "only {} of {n} cards arrived",
+        fake.messages(CHANNEL).len()
+    );
     let accepted = fake.accepted_times("chat.postMessage", CHANNEL);
     let span = accepted
         .last()
@@ -338,7 +371,10 @@ async fn run() -> anyhow::Result<()> {
         let r = click_run(&out, run).await?;
         progress(
             BENCH,
-            format!("clicks run {run}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms", r.per_sec, r.p50, r.p99),
+            format!(
+                "clicks run {run}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+                r.per_sec, r.p50, r.p99
+            ),
         );
         clicks.push(r.per_sec);
         p50.push(r.p50);
@@ -355,7 +391,11 @@ async fn run() -> anyhow::Result<()> {
         Some(rate),
         Unit::Count,
     );
-    let mut refused = Metric::new("outbox: calls the fake refused with 429", Some(0.0), Unit::Count);
+    let mut refused = Metric::new(
+        "outbox: calls the fake refused with 429",
+        Some(0.0),
+        Unit::Count,
+    );
     for run in 1..=runs {
         let r = outbox_run(&out, run).await?;
         progress(

@@ -209,6 +209,7 @@ pub enum MissingPolicy {
 struct ServerFile {
     listen: Option<String>,
     body_limit_bytes: Option<usize>,
+    ingest_body_limit_bytes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,11 +228,18 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
 }
 
+/// Default `server.ingest_body_limit_bytes`: 64 MiB, room for a pretty-printed Trivy report
+/// of 10,000 vulnerabilities (about 19 MiB) several times over.
+pub const DEFAULT_INGEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Everything the application needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: String,
+    /// Largest request body on every route but the ingest route.
     pub body_limit_bytes: usize,
+    /// Largest request body on `POST /api/v1/findings`: scanner reports are large.
+    pub ingest_body_limit_bytes: usize,
     pub database: DatabaseSettings,
     pub ingest_token: Option<Secret>,
     /// `GITHUB_WEBHOOK_SECRET`: the secret GitHub signs webhook deliveries with.
@@ -262,6 +270,7 @@ impl Default for Settings {
         Settings {
             listen: DEFAULT_LISTEN.into(),
             body_limit_bytes: 16 * 1024 * 1024,
+            ingest_body_limit_bytes: DEFAULT_INGEST_BODY_LIMIT,
             database: DatabaseSettings {
                 url: DEFAULT_DATABASE_URL.into(),
                 max_connections: 8,
@@ -367,6 +376,18 @@ impl Settings {
             }
             s.body_limit_bytes = limit;
         }
+        // Unset, the ingest limit is never below the general one (a config that raised
+        // body_limit_bytes for large reports keeps working).
+        s.ingest_body_limit_bytes = match file.server.ingest_body_limit_bytes {
+            Some(limit) if limit < 1024 => {
+                return Err(invalid(
+                    "server.ingest_body_limit_bytes".into(),
+                    "must be at least 1024".into(),
+                ));
+            }
+            Some(limit) => limit,
+            None => DEFAULT_INGEST_BODY_LIMIT.max(s.body_limit_bytes),
+        };
         if let Some(url) = file.database.url {
             check_database_url(&url).map_err(|m| invalid("database.url".into(), m))?;
             s.database.url = url;
@@ -573,6 +594,29 @@ mod tests {
         let s = parse("").unwrap();
         assert_eq!(s.policy, Policy::default());
         assert_eq!(s.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn the_ingest_route_has_its_own_larger_body_limit() {
+        let s = parse("").unwrap();
+        assert_eq!(
+            (s.body_limit_bytes, s.ingest_body_limit_bytes),
+            (16 << 20, 64 << 20)
+        );
+        let s = parse("[server]\ningest_body_limit_bytes = 2048\n").unwrap();
+        assert_eq!(
+            s.ingest_body_limit_bytes, 2048,
+            "set explicitly, it is used as is"
+        );
+        let s = parse("[server]\nbody_limit_bytes = 100000000\n").unwrap();
+        assert_eq!(
+            s.ingest_body_limit_bytes, 100_000_000,
+            "unset, never below the general limit"
+        );
+        let err = parse("[server]\ningest_body_limit_bytes = 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.ingest_body_limit_bytes"), "{err}");
     }
 
     #[test]

@@ -274,6 +274,7 @@ async fn a_body_over_the_limit_gets_413() {
     let db = TestDb::sqlite();
     let mut settings = db.settings();
     settings.body_limit_bytes = 4096;
+    settings.ingest_body_limit_bytes = 4096;
     let server = TestServer::start(db.app_with(settings).await).await;
     let resp = server
         .post("/api/v1/findings", generic_json(200))
@@ -599,5 +600,60 @@ async fn full_scan_parameters_are_checked_and_reported() {
         .await
         .unwrap();
     assert_eq!(scoped["not_seen"], serde_json::json!(["F-2"]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_ingest_route_takes_bodies_other_routes_refuse() {
+    let db = TestDb::sqlite();
+    let mut settings = db.settings();
+    settings.body_limit_bytes = 4096;
+    settings.ingest_body_limit_bytes = 64 * 1024;
+    settings.github_webhook_secret = Some(remedybot::config::Secret::new("webhook-secret"));
+    let server = TestServer::start(db.app_with(settings).await).await;
+    let between = generic_json(100);
+    assert!(
+        (4096..64 * 1024).contains(&between.len()),
+        "{}",
+        between.len()
+    );
+
+    let resp = server
+        .post("/api/v1/findings", between.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["created"], 100);
+
+    // Another POST route keeps the general limit, and names it.
+    let resp = server
+        .http
+        .post(server.url("/api/v1/webhooks/github"))
+        .header("x-github-event", "ping")
+        .body(between)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "request body is larger than the limit of 4096 bytes"
+    );
+
+    // Above the ingest limit, the ingest route refuses too, naming its own limit.
+    let resp = server
+        .post("/api/v1/findings", generic_json(1000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "request body is larger than the limit of 65536 bytes"
+    );
     server.stop().await;
 }

@@ -371,3 +371,113 @@ async fn dependabot_and_secret_scanning_alerts_become_findings() {
     assert_eq!(f.state.severity.as_str(), "high");
     server.stop().await;
 }
+
+async fn server_on(db: &TestDb) -> TestServer {
+    let mut settings = db.settings();
+    settings.github_webhook_secret = Some(Secret::new(SECRET));
+    TestServer::start(db.app_with(settings).await).await
+}
+
+/// Deliver with an `X-GitHub-Delivery` id, signed or not.
+async fn deliver_as(
+    server: &TestServer,
+    event: &str,
+    body: Vec<u8>,
+    delivery: Option<&str>,
+    signed: bool,
+) -> (u16, Value) {
+    let mut req = server
+        .http
+        .post(server.url("/api/v1/webhooks/github"))
+        .header("x-github-event", event)
+        .header("content-type", "application/json");
+    if signed {
+        req = req.header("x-hub-signature-256", sign(SECRET, &body));
+    }
+    if let Some(d) = delivery {
+        req = req.header("x-github-delivery", d);
+    }
+    let resp = req.body(body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+const EVENT: &str = "code_scanning_alert";
+
+#[tokio::test]
+async fn a_redelivered_fix_is_recorded_once_and_answered_as_a_duplicate() {
+    for db in TestDb::all().await {
+        let server = server_on(&db).await;
+        let created = corpus("octokit_code_scanning_alert_created.json");
+        let fixed = corpus("octokit_code_scanning_alert_fixed.json");
+        let (status, first) = deliver_as(&server, EVENT, created, Some("guid-1"), true).await;
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(first["duplicate"], false);
+        let id: FindingId = first["finding"].as_str().unwrap().parse().unwrap();
+
+        let (status, fix) = deliver_as(&server, EVENT, fixed.clone(), Some("guid-2"), true).await;
+        assert_eq!(
+            (status, &fix["changes"]),
+            (200, &serde_json::json!(["evidence_recorded"]))
+        );
+        let trail = server.app.store.trail(id).await.unwrap().len();
+
+        // GitHub's "Redeliver": same id, same signed body.
+        let (status, again) = deliver_as(&server, EVENT, fixed.clone(), Some("guid-2"), true).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["duplicate"], true, "{}: {again}", db.backend);
+        assert_eq!(again["finding"], first["finding"]);
+        assert_eq!(again["changes"], serde_json::json!([]));
+        assert_eq!(again["event"], EVENT);
+        let f = server.app.store.finding(id).await.unwrap().unwrap();
+        assert_eq!(f.state.evidence.len(), 1);
+        assert_eq!(server.app.store.trail(id).await.unwrap().len(), trail);
+
+        // Another delivery with the same payload is another delivery: processed as before.
+        let (_, other) = deliver_as(&server, EVENT, fixed.clone(), Some("guid-3"), true).await;
+        assert_eq!(other["duplicate"], false);
+        assert_eq!(other["changes"], serde_json::json!(["evidence_recorded"]));
+        // So is one without a delivery id (logged at warn).
+        let (status, bare) = deliver_as(&server, EVENT, fixed, None, true).await;
+        assert_eq!((status, &bare["duplicate"]), (200, &Value::Bool(false)));
+        let f = server.app.store.finding(id).await.unwrap().unwrap();
+        assert_eq!(f.state.evidence.len(), 3);
+        assert!(
+            server
+                .app
+                .store
+                .verify_chain(None)
+                .await
+                .unwrap()
+                .is_intact()
+        );
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn unsigned_redeliveries_are_refused_and_do_not_use_up_the_id() {
+    for db in TestDb::all().await {
+        let server = server_on(&db).await;
+        let created = corpus("octokit_code_scanning_alert_created.json");
+        let (status, _) = deliver_as(&server, EVENT, created.clone(), Some("guid-a"), true).await;
+        assert_eq!(status, 200);
+        let (status, _) = deliver_as(&server, EVENT, created.clone(), Some("guid-a"), false).await;
+        assert_eq!(
+            status, 401,
+            "a duplicate id does not skip the signature check"
+        );
+
+        // An unsigned request with a fresh id is refused without recording the id.
+        let fixed = corpus("octokit_code_scanning_alert_fixed.json");
+        let (status, _) = deliver_as(&server, EVENT, fixed.clone(), Some("guid-b"), false).await;
+        assert_eq!(status, 401);
+        let (status, out) = deliver_as(&server, EVENT, fixed, Some("guid-b"), true).await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(out["duplicate"], false);
+        assert_eq!(out["changes"], serde_json::json!(["evidence_recorded"]));
+        server.stop().await;
+        db.cleanup().await;
+    }
+}

@@ -358,3 +358,260 @@ proptest! {
         }
     }
 }
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{TestDb, TestServer};
+use remedybot::app::IngestOptions;
+use remedybot::domain::{Actor, Command, FindingId, Source, Stage};
+use serde_json::Value;
+
+const SAMPLE: &str = "aws_asff/awsdocs_securityhub_sample_finding_fsbp.json";
+const SAMPLE_ID: &str = "arn:aws:securityhub:us-east-2:123456789012:subscription/aws-foundational-security-best-practices/v/1.0.0/CloudTrail.2/finding/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
+
+/// A corpus file with its `Workflow.Status` set, and a `Note` when given.
+fn with_status(path: &str, status: &str, note: Option<&str>) -> String {
+    let text = String::from_utf8(read(path)).unwrap();
+    let old = "\"Workflow\": {\n    \"Status\": \"NEW\"\n  }";
+    assert!(text.contains(old), "{path}");
+    let note = note
+        .map(|n| {
+            format!(
+                ", \"Note\": {{\"Text\": \"{n}\", \"UpdatedBy\": \"arn:aws:iam::123456789012:user/alice\", \"UpdatedAt\": \"2021-09-29T08:00:00Z\"}}"
+            )
+        })
+        .unwrap_or_default();
+    text.replacen(
+        old,
+        &format!("\"Workflow\": {{\"Status\": \"{status}\"}}{note}"),
+        1,
+    )
+}
+
+#[test]
+fn resolved_and_suppressed_findings_become_status_reports() {
+    let resolved = with_status(SAMPLE, "RESOLVED", None);
+    let (findings, reports) = asff::parse_reported(resolved.as_bytes()).unwrap();
+    assert!(findings.is_empty());
+    assert_eq!(reports.len(), 1);
+    let active = asff::parse(&read(SAMPLE)).unwrap();
+    assert_eq!(reports[0].fingerprint, active[0].fingerprint);
+    assert_eq!(reports[0].actor.reference(), "aws:securityhub");
+    let Command::RecordEvidence(evidence) = &reports[0].command else {
+        panic!("{:?}", reports[0].command);
+    };
+    assert_eq!(
+        evidence.rescan_result,
+        "AWS Security Hub marks it RESOLVED (2021-09-28T16:10:00.093Z)"
+    );
+    assert_eq!(evidence.link, SAMPLE_ID, "no SourceUrl: the finding's Id");
+
+    let suppressed = with_status(SAMPLE, "SUPPRESSED", Some("compensating control: SCP"));
+    let (_, reports) = asff::parse_reported(suppressed.as_bytes()).unwrap();
+    assert_eq!(
+        reports[0].command,
+        Command::Comment {
+            text: "suppressed in AWS Security Hub by arn:aws:iam::123456789012:user/alice \
+                   (2021-09-28T16:10:00.093Z): compensating control: SCP"
+                .into(),
+            link: None,
+        }
+    );
+
+    // The same document also reports it active: it is open, no report.
+    let active_text = String::from_utf8(read(SAMPLE)).unwrap();
+    let both = format!("[{resolved}, {active_text}]");
+    let (findings, reports) = asff::parse_reported(both.as_bytes()).unwrap();
+    assert_eq!((findings.len(), reports.len()), (1, 0));
+}
+
+async fn post(server: &TestServer, path: &str, body: String) -> (u16, Value) {
+    let resp = server.post(path, body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+async fn trail(server: &TestServer, id: &str) -> Vec<Value> {
+    let v: Value = server
+        .get(&format!("/api/v1/findings/{id}/trail"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn security_hub_resolving_a_finding_records_evidence_once_and_keeps_it_open() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(db.app().await).await;
+        let (status, created) = post(
+            &server,
+            "/api/v1/findings",
+            String::from_utf8(read(SAMPLE)).unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{created}");
+        assert_eq!(created["created"], 1);
+        let id = created["findings"][0]["id"].as_str().unwrap().to_string();
+        let fingerprint = created["findings"][0]["fingerprint"].clone();
+
+        let resolved = with_status(SAMPLE, "RESOLVED", None);
+        let (status, reply) = post(&server, "/api/v1/findings", resolved.clone()).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["format"], "asff");
+        assert_eq!(
+            (reply["received"].clone(), reply["created"].clone()),
+            (0.into(), 0.into())
+        );
+        assert_eq!(
+            reply["status_updates"],
+            serde_json::json!([{ "id": id, "fingerprint": fingerprint, "change": "evidence_recorded" }]),
+            "{}",
+            db.backend
+        );
+        let events = trail(&server, &id).await;
+        let last = events.last().unwrap();
+        assert_eq!(last["kind"], "evidence_recorded");
+        assert_eq!(last["actor"]["platform"], "aws", "{last}");
+        assert_eq!(
+            last["payload"]["evidence"]["rescan_result"],
+            "AWS Security Hub marks it RESOLVED (2021-09-28T16:10:00.093Z)",
+            "{last}"
+        );
+        let fid: FindingId = id.parse().unwrap();
+        let f = server.app.store.finding(fid).await.unwrap().unwrap();
+        assert_eq!(f.state.stage, Stage::New, "evidence never closes");
+        assert_eq!(f.state.evidence.len(), 1);
+
+        // The same status again: nothing new.
+        let (_, again) = post(&server, "/api/v1/findings", resolved.clone()).await;
+        assert_eq!(again["status_updates"], serde_json::json!([]));
+        assert_eq!(trail(&server, &id).await.len(), events.len());
+
+        // Suppressed: a comment, still open.
+        let suppressed = with_status(
+            SAMPLE,
+            "SUPPRESSED",
+            Some("risk owned by the platform team"),
+        );
+        let (_, reply) = post(&server, "/api/v1/findings", suppressed).await;
+        assert_eq!(reply["status_updates"][0]["change"], "commented", "{reply}");
+        let events = trail(&server, &id).await;
+        let last = events.last().unwrap();
+        assert_eq!(last["kind"], "commented");
+        assert!(
+            last["payload"]["text"].as_str().unwrap().starts_with(
+                "suppressed in AWS Security Hub by arn:aws:iam::123456789012:user/alice"
+            ),
+            "{last}"
+        );
+        let f = server.app.store.finding(fid).await.unwrap().unwrap();
+        assert!(f.state.is_open());
+
+        // Seen active again, then resolved again: that is a new status change.
+        let app = &server.app;
+        let actor = Actor::new("api", "ingest-token", "ingest API");
+        let later = Utc::now() + Duration::hours(1);
+        let (findings, _) = asff::parse_reported(&read(SAMPLE)).unwrap();
+        let out = app
+            .ingest_reported(
+                findings,
+                &[],
+                &IngestOptions::default(),
+                &actor,
+                Source::Api,
+                later,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.unchanged, 1);
+        let (_, reports) = asff::parse_reported(resolved.as_bytes()).unwrap();
+        for (hours, recorded) in [(2, 1), (3, 0)] {
+            let out = app
+                .ingest_reported(
+                    Vec::new(),
+                    &reports,
+                    &IngestOptions::default(),
+                    &actor,
+                    Source::Api,
+                    Utc::now() + Duration::hours(hours),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.status_updates.len(), recorded, "{hours}");
+        }
+        let f = app.store.finding(fid).await.unwrap().unwrap();
+        assert_eq!(f.state.evidence.len(), 2);
+        assert_eq!(f.state.stage, Stage::New);
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn status_reports_never_create_findings_and_a_rejected_batch_records_nothing() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(db.app().await).await;
+        let (_, created) = post(
+            &server,
+            "/api/v1/findings",
+            String::from_utf8(read(SAMPLE)).unwrap(),
+        )
+        .await;
+        let id = created["findings"][0]["id"].as_str().unwrap().to_string();
+        let before = trail(&server, &id).await.len();
+
+        // Unknown to remedybot and resolved: not created.
+        let other = with_status(
+            "aws_asff/awsdocs_securityhub_sample_finding_control_tower.json",
+            "RESOLVED",
+            None,
+        );
+        let (status, reply) = post(&server, "/api/v1/findings", other).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["status_updates"], serde_json::json!([]));
+        assert_eq!(server.app.store.summary(Utc::now()).await.unwrap().total, 1);
+
+        // A batch with a bad finding is refused whole: the resolved one records nothing.
+        let resolved = with_status(SAMPLE, "RESOLVED", None);
+        let broken = String::from_utf8(read(SAMPLE))
+            .unwrap()
+            .replacen("\"Title\"", "\"Untitled\"", 1)
+            .replacen("EXAMPLE11111", "EXAMPLE22222", 1);
+        let (status, reply) = post(
+            &server,
+            "/api/v1/findings",
+            format!("[{resolved}, {broken}]"),
+        )
+        .await;
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(trail(&server, &id).await.len(), before);
+
+        // A full scan of the same asset that reports it resolved does not also call it
+        // missing.
+        let cis = String::from_utf8(read(
+            "aws_asff/awsdocs_securityhub_sample_finding_cis_1.2.0.json",
+        ))
+        .unwrap();
+        let (_, reply) = post(
+            &server,
+            "/api/v1/findings?scan=full",
+            format!("[{resolved}, {cis}]"),
+        )
+        .await;
+        assert_eq!(reply["created"], 1, "{reply}");
+        assert_eq!(
+            reply["status_updates"][0]["change"], "evidence_recorded",
+            "{reply}"
+        );
+        assert_eq!(reply["not_seen"], serde_json::json!([]));
+        assert_eq!(trail(&server, &id).await.len(), before + 1);
+        server.stop().await;
+        db.cleanup().await;
+    }
+}

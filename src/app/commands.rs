@@ -67,8 +67,35 @@ impl App {
         // Resolved before the transaction: it may ask Slack, and writers queue on the chain.
         let groups = self.voter_groups(command, actor).await;
         let mut tx = self.store.begin_write().await?;
+        let outcome = self
+            .execute_in(&mut tx, id, command, actor, source, groups, now)
+            .await?;
+        if !outcome.changes.is_empty() {
+            tx.commit().await?;
+        }
+        for c in &outcome.changes {
+            self.metrics.record_transition(c.kind());
+        }
+        Ok(outcome)
+    }
+
+    /// [`App::execute`] inside the caller's transaction, under the policy of the finding's
+    /// route (with `groups`, when given, as its approver groups: see `voter_groups`); the
+    /// caller commits and counts the changes. A refusal writes nothing, so the transaction
+    /// stays usable.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn execute_in(
+        &self,
+        tx: &mut WriteTx,
+        id: FindingId,
+        command: &Command,
+        actor: &Actor,
+        source: Source,
+        groups: Option<BTreeMap<String, Vec<String>>>,
+        now: DateTime<Utc>,
+    ) -> Result<CommandOutcome, AppError> {
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
-        let command = &resolve_duplicate(&mut tx, id, command).await?;
+        let command = &resolve_duplicate(tx, id, command).await?;
         let policy = self
             .settings
             .policy_for_route(stored.state.route.as_deref());
@@ -96,11 +123,7 @@ impl App {
         if !events.is_empty() {
             tx.save(id, &state, now).await?;
             let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
-            self.record(&mut tx, &refs, now).await?;
-            tx.commit().await?;
-        }
-        for c in &changes {
-            self.metrics.record_transition(c.kind());
+            self.record(tx, &refs, now).await?;
         }
         Ok(CommandOutcome { id, state, changes })
     }

@@ -1,11 +1,13 @@
 //! Ingest a batch: deduplicate by fingerprint, create new findings, record changes and
-//! regressions for known ones, and touch `last_seen` for the rest — all in one transaction.
+//! regressions for known ones, touch `last_seen` for the rest, and apply the input's status
+//! reports (see `reports.rs`) — all in one transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::reports::StatusUpdate;
 use super::{App, AppError};
 use crate::chat::delivery::{Platform, role};
 use crate::config::MissingPolicy;
@@ -13,6 +15,7 @@ use crate::domain::{
     self, Actor, Change, Command, Event, Evidence, FindingId, FindingState, NewFinding, Source,
     decide,
 };
+use crate::ingest::StatusReport;
 use crate::routing::suppress::Mode as SuppressionMode;
 use crate::store::ChatMessage;
 
@@ -55,6 +58,9 @@ pub struct IngestOutcome {
     pub findings: Vec<ItemOutcome>,
     /// Open findings a full scan no longer reported (see [`IngestOptions::full_scan`]).
     pub not_seen: Vec<FindingId>,
+    /// Open findings the input's status reports were recorded on (AWS Security Hub marks
+    /// them resolved or suppressed), in input order.
+    pub status_updates: Vec<StatusUpdate>,
 }
 
 /// How to treat a batch.
@@ -88,11 +94,12 @@ const NEW_CHUNK: usize = 1_000;
 impl App {
     /// Record "not seen in latest scan" on the open findings of the scan's source and asset
     /// that it did not report, once per absence (a finding is marked until a scan sees it
-    /// again). Returns their ids.
+    /// again). Findings in `reported` are left alone: the scan named them. Returns their ids.
     async fn record_missing(
         &self,
         tx: &mut crate::store::WriteTx,
         scan: &Scan<'_>,
+        reported: &HashSet<FindingId>,
         events: &mut Vec<(FindingId, Event)>,
         kinds: &mut Vec<&'static str>,
     ) -> Result<Vec<FindingId>, AppError> {
@@ -110,7 +117,8 @@ impl App {
             }),
             MissingPolicy::Comment => Command::Comment { text, link: None },
         };
-        let ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
+        let mut ids = tx.unseen_in_scan(scan.source, scan.asset, scan.at).await?;
+        ids.retain(|id| !reported.contains(id));
         for id in &ids {
             let stored = tx.finding(*id).await?.ok_or(AppError::NotFound(*id))?;
             let policy = self
@@ -244,7 +252,6 @@ impl App {
     }
 
     /// [`App::ingest`] with options.
-    #[tracing::instrument(skip_all, fields(batch = findings.len(), full_scan = options.full_scan))]
     pub async fn ingest_with(
         &self,
         findings: Vec<NewFinding>,
@@ -253,7 +260,70 @@ impl App {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
+        self.ingest_reported(findings, &[], options, actor, source, now)
+            .await
+    }
+
+    /// [`App::ingest_with`], also applying the input's status reports to the open findings
+    /// they name (see [`App::apply_reports`]), in the same transaction.
+    #[tracing::instrument(skip_all, fields(batch = findings.len(), reports = reports.len(), full_scan = options.full_scan))]
+    pub async fn ingest_reported(
+        &self,
+        findings: Vec<NewFinding>,
+        reports: &[StatusReport],
+        options: &IngestOptions,
+        actor: &Actor,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
         let now = super::stored_precision(now);
+        let mut tx = self.store.begin_write().await?;
+        let (result, kinds) = self
+            .ingest_in(&mut tx, findings, reports, options, actor, source, now)
+            .await?;
+        tx.commit().await?;
+        self.record_ingest_metrics(&result, &kinds);
+        Ok(result)
+    }
+
+    /// Count a committed ingest in the metrics and the log.
+    pub(super) fn record_ingest_metrics(&self, result: &IngestOutcome, kinds: &[&'static str]) {
+        for o in [
+            Outcome::Created,
+            Outcome::Updated,
+            Outcome::Unchanged,
+            Outcome::Reopened,
+        ] {
+            let n = result.findings.iter().filter(|i| i.outcome == o).count();
+            self.metrics.record_ingested(o.as_str(), n as u64);
+        }
+        for kind in kinds {
+            self.metrics.record_transition(kind);
+        }
+        tracing::info!(
+            created = result.created,
+            updated = result.updated,
+            unchanged = result.unchanged,
+            reopened = result.reopened,
+            status_updates = result.status_updates.len(),
+            "ingested"
+        );
+    }
+
+    /// The ingest inside the caller's transaction (which commits it, then calls
+    /// [`App::record_ingest_metrics`] with the returned event kinds). `now` is already cut
+    /// to stored precision.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn ingest_in(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        findings: Vec<NewFinding>,
+        reports: &[StatusReport],
+        options: &IngestOptions,
+        actor: &Actor,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<(IngestOutcome, Vec<&'static str>), AppError> {
         let received = findings.len();
         // Within one batch, a fingerprint that repeats is one finding; the last copy wins.
         let mut order: Vec<NewFinding> = Vec::with_capacity(findings.len());
@@ -268,7 +338,6 @@ impl App {
             }
         }
 
-        let mut tx = self.store.begin_write().await?;
         let fps: Vec<&str> = order.iter().map(|f| f.fingerprint.as_str()).collect();
         let mut existing = tx.findings_by_fingerprint(&fps).await?;
         drop(fps);
@@ -310,7 +379,7 @@ impl App {
                 if pending.len() == NEW_CHUNK {
                     created_ids.extend(
                         self.store_new(
-                            &mut tx,
+                            tx,
                             &mut pending,
                             &event,
                             &mut kinds,
@@ -357,15 +426,8 @@ impl App {
             });
         }
         created_ids.extend(
-            self.store_new(
-                &mut tx,
-                &mut pending,
-                &event,
-                &mut kinds,
-                now,
-                openings.as_mut(),
-            )
-            .await?,
+            self.store_new(tx, &mut pending, &event, &mut kinds, now, openings.as_mut())
+                .await?,
         );
         if let Some((platform, message)) = &options.anchor {
             for id in &created_ids {
@@ -374,6 +436,10 @@ impl App {
             }
         }
         tx.touch_seen(&seen, now).await?;
+        let applied = self
+            .apply_reports(tx, reports, source, now, &mut other_events, &mut kinds)
+            .await?;
+        result.status_updates = applied.updates;
         if options.full_scan {
             for (src, asset) in &scope {
                 let scan = Scan {
@@ -384,17 +450,16 @@ impl App {
                     at: now,
                 };
                 let missing = self
-                    .record_missing(&mut tx, &scan, &mut other_events, &mut kinds)
+                    .record_missing(tx, &scan, &applied.named, &mut other_events, &mut kinds)
                     .await?;
                 result.not_seen.extend(missing);
             }
         }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
-        self.record(&mut tx, &refs, now).await?;
+        self.record(tx, &refs, now).await?;
         if let Some(openings) = openings {
-            self.open_threads(&mut tx, openings, now).await?;
+            self.open_threads(tx, openings, now).await?;
         }
-        tx.commit().await?;
 
         let mut created_ids = created_ids.into_iter();
         for item in &mut result.findings {
@@ -410,25 +475,6 @@ impl App {
                 Outcome::Reopened => result.reopened += 1,
             }
         }
-        for o in [
-            Outcome::Created,
-            Outcome::Updated,
-            Outcome::Unchanged,
-            Outcome::Reopened,
-        ] {
-            let n = result.findings.iter().filter(|i| i.outcome == o).count();
-            self.metrics.record_ingested(o.as_str(), n as u64);
-        }
-        for kind in kinds {
-            self.metrics.record_transition(kind);
-        }
-        tracing::info!(
-            created = result.created,
-            updated = result.updated,
-            unchanged = result.unchanged,
-            reopened = result.reopened,
-            "ingested"
-        );
-        Ok(result)
+        Ok((result, kinds))
     }
 }

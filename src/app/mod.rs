@@ -6,6 +6,7 @@ mod chat;
 mod commands;
 mod github;
 mod ingest;
+mod reports;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use chat::Openings;
 pub use commands::CommandOutcome;
 pub use github::GitHubOutcome;
 pub use ingest::{IngestOptions, IngestOutcome, ItemOutcome, Outcome};
+pub use reports::StatusUpdate;
 
 /// Errors from application services.
 #[derive(Debug, thiserror::Error)]

@@ -376,8 +376,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             scope_asset,
         } => {
             let bytes = read_input(file)?;
-            let (format, findings) = crate::ingest::parse(Some(format), &bytes)
+            let parsed = crate::ingest::parse_all(Some(format), &bytes)
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            let format = parsed.format;
             let app = open_app(&cli, true).await?;
             let options = crate::app::IngestOptions {
                 full_scan: *full_scan,
@@ -389,7 +390,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..crate::app::IngestOptions::default()
             };
             let outcome = app
-                .ingest_with(findings, &options, &cli_actor(), Source::Cli, Utc::now())
+                .ingest_reported(
+                    parsed.findings,
+                    &parsed.reports,
+                    &options,
+                    &cli_actor(),
+                    Source::Cli,
+                    Utc::now(),
+                )
                 .await?;
             if *json {
                 let mut reply = serde_json::to_value(&outcome)?;
@@ -397,7 +405,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&reply)?);
             } else {
                 println!(
-                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened{}",
+                    "{file} ({}): {} received, {} created, {} updated, {} unchanged, {} reopened{}{}",
                     format.name(),
                     outcome.received,
                     outcome.created,
@@ -408,6 +416,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         format!(", {} not seen in this full scan", outcome.not_seen.len())
                     } else {
                         String::new()
+                    },
+                    match outcome.status_updates.len() {
+                        0 => String::new(),
+                        n => format!(", {n} status updates"),
                     }
                 );
             }

@@ -68,20 +68,27 @@ pub async fn post_findings(
     let Query(params) = params.map_err(bad_query)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(app.settings.body_limit_bytes)
+            ApiError::TooLarge(app.settings.ingest_body_limit_bytes)
         } else {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
     })?;
     let options = params.options()?;
-    let (format, findings) =
-        ingest::parse(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
+    let parsed = ingest::parse_all(params.format.as_deref(), &body).map_err(ApiError::BadInput)?;
+    drop(body);
     let actor = Actor::new("api", "ingest-token", "ingest API");
     let outcome = app
-        .ingest_with(findings, &options, &actor, Source::Api, Utc::now())
+        .ingest_reported(
+            parsed.findings,
+            &parsed.reports,
+            &options,
+            &actor,
+            Source::Api,
+            Utc::now(),
+        )
         .await?;
     let mut reply = serde_json::to_value(outcome).map_err(|_| ApiError::Internal)?;
-    reply["format"] = json!(format.name());
+    reply["format"] = json!(parsed.format.name());
     Ok(Json(reply))
 }
 

@@ -1,6 +1,8 @@
 //! `POST /api/v1/webhooks/github`: GitHub security-alert deliveries, verified with
 //! `X-Hub-Signature-256` (HMAC-SHA256 of the raw body under `GITHUB_WEBHOOK_SECRET`,
-//! compared in constant time) before anything is read.
+//! compared in constant time) before anything is read. Alert deliveries are handled once per
+//! `X-GitHub-Delivery` id (see `App::github_alert`); the id is looked at only after the
+//! signature check, so an unsigned request cannot use up an id.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -71,7 +73,18 @@ pub async fn webhook(
             ),
         )),
         Delivery::Alert(alert) => {
-            let outcome = app.github_alert(*alert, Utc::now()).await?;
+            let delivery = headers
+                .get("x-github-delivery")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
+            if delivery.is_none() {
+                tracing::warn!(
+                    event,
+                    "GitHub delivery without X-GitHub-Delivery: processed, but a redelivery cannot be recognised"
+                );
+            }
+            let outcome = app.github_alert(*alert, delivery, Utc::now()).await?;
             Ok((
                 StatusCode::OK,
                 Json(serde_json::to_value(outcome).map_err(|_| ApiError::Internal)?),

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -21,16 +22,20 @@ pub use error::ApiError;
 
 use crate::app::App;
 
-/// Build the router with every route of the public contract that exists so far.
+/// Build the router with every route of the public contract that exists so far. Request
+/// bodies are limited to `body_limit_bytes`, except the ingest route's (scanner reports are
+/// large; chat and webhook payloads are small, and a small limit there limits abuse).
 pub fn router(app: App) -> Router {
     let limit = app.settings.body_limit_bytes;
+    let ingest_limit = app.settings.ingest_body_limit_bytes;
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route(
             "/api/v1/findings",
-            post(api::post_findings).get(api::list_findings),
+            post(api::post_findings.layer(DefaultBodyLimit::max(ingest_limit)))
+                .get(api::list_findings),
         )
         .route("/api/v1/findings/{id}", get(api::get_finding))
         .route("/api/v1/findings/{id}/trail", get(api::get_trail))

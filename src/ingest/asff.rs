@@ -4,19 +4,21 @@
 //! (`aws guardduty get-findings`). docs/formats/asff.md has the field mapping.
 //!
 //! Findings that Security Hub marks resolved or suppressed are not open findings: [`parse`]
-//! drops them, [`parse_with_status`] returns them with their [`AsffStatus`].
+//! drops them, [`parse_with_status`] returns them with their [`AsffStatus`], and
+//! [`parse_reported`] turns them into [`StatusReport`]s for findings remedybot may already
+//! track (evidence for a resolved one, a comment for a suppressed one).
 
 mod guardduty;
 mod model;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::severity::{from_label, from_normalized};
 use super::{
-    IngestError, MAX_DESCRIPTION, MAX_TITLE, clip, json_error, json_from_slice, json_kind,
-    line_column, strip_bom,
+    IngestError, MAX_DESCRIPTION, MAX_TITLE, StatusReport, clip, json_error, json_from_slice,
+    json_kind, line_column, strip_bom,
 };
-use crate::domain::{Fingerprint, NewFinding, Severity};
+use crate::domain::{Actor, Command, Evidence, Fingerprint, NewFinding, Severity};
 use model::{AsffSeverity, Node, SeverityField};
 
 pub const FORMAT: &str = "AWS Security Hub (ASFF)";
@@ -49,17 +51,84 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 /// The open (active) findings of an ASFF or GuardDuty document.
 pub fn parse(bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
-    Ok(parse_with_status(bytes)?
+    Ok(parse_reported(bytes)?.0)
+}
+
+/// Every finding with its Security Hub status. Passed compliance checks are not findings at
+/// all and are left out.
+pub fn parse_with_status(bytes: &[u8]) -> Result<Vec<(NewFinding, AsffStatus)>, IngestError> {
+    Ok(drafts(bytes)?
         .into_iter()
-        .filter(|(_, status)| *status == AsffStatus::Active)
-        .map(|(finding, _)| finding)
+        .map(|d| (d.finding, d.status))
         .collect())
 }
 
-/// Every finding with its Security Hub status. Resolved ones are meant to be recorded as
-/// verification evidence once re-scan handling lands; passed compliance checks are not
-/// findings at all and are left out.
-pub fn parse_with_status(bytes: &[u8]) -> Result<Vec<(NewFinding, AsffStatus)>, IngestError> {
+/// The open findings, as [`parse`] returns them, and a [`StatusReport`] per finding that
+/// Security Hub marks resolved or suppressed: verification evidence for a resolved one, a
+/// comment for a suppressed one. A finding the same document also reports active gets no
+/// report (the document calls it open); a finding reported twice gets the last report.
+pub fn parse_reported(bytes: &[u8]) -> Result<(Vec<NewFinding>, Vec<StatusReport>), IngestError> {
+    let drafts = drafts(bytes)?;
+    let active: HashSet<String> = drafts
+        .iter()
+        .filter(|d| d.status == AsffStatus::Active)
+        .map(|d| d.finding.fingerprint.as_str().to_string())
+        .collect();
+    let mut findings = Vec::with_capacity(active.len());
+    let mut reports: Vec<StatusReport> = Vec::new();
+    let mut reported: HashMap<String, usize> = HashMap::new();
+    for d in drafts {
+        let fingerprint = d.finding.fingerprint.as_str().to_string();
+        if d.status == AsffStatus::Active {
+            findings.push(d.finding);
+        } else if !active.contains(&fingerprint) {
+            let report = report(d);
+            match reported.get(&fingerprint) {
+                Some(&i) => reports[i] = report,
+                None => {
+                    reported.insert(fingerprint, reports.len());
+                    reports.push(report);
+                }
+            }
+        }
+    }
+    Ok((findings, reports))
+}
+
+/// What remedybot records when it holds the finding open: evidence for a resolved finding
+/// (never a closure: approvals still decide), a comment for a suppressed one.
+fn report(d: Draft) -> StatusReport {
+    let said = d.said;
+    let mut text = said.phrase.to_string();
+    if let Some(by) = &said.by {
+        text.push_str(&format!(" by {by}"));
+    }
+    if let Some(at) = &said.updated_at {
+        text.push_str(&format!(" ({at})"));
+    }
+    if let Some(note) = &said.note {
+        text.push_str(&format!(": {note}"));
+    }
+    let text = clip(&text, MAX_TITLE);
+    let command = match d.status {
+        AsffStatus::Resolved => Command::RecordEvidence(Evidence {
+            link: said.link.unwrap_or(d.id),
+            rescan_result: text,
+        }),
+        _ => Command::Comment {
+            text,
+            link: said.link,
+        },
+    };
+    StatusReport {
+        fingerprint: d.finding.fingerprint,
+        actor: said.actor,
+        command,
+    }
+}
+
+/// The drafts of a document, with their fingerprints fixed.
+fn drafts(bytes: &[u8]) -> Result<Vec<Draft>, IngestError> {
     let bytes = strip_bom(bytes);
     let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Ok(Vec::new());
@@ -101,7 +170,8 @@ pub fn parse_with_status(bytes: &[u8]) -> Result<Vec<(NewFinding, AsffStatus)>, 
             Err(message) => return Err(error_at(&path, message)),
         }
     }
-    Ok(fingerprint(drafts))
+    fingerprint(&mut drafts);
+    Ok(drafts)
 }
 
 /// The findings inside whichever wrapper the document uses, and the JSON path they sit
@@ -173,6 +243,28 @@ pub(super) struct Draft {
     pub status: AsffStatus,
     pub product_arn: String,
     pub id: String,
+    pub said: Said,
+}
+
+/// What the product says about a finding's status, for its [`StatusReport`].
+pub(super) struct Said {
+    /// Who says so: the event's actor.
+    pub actor: Actor,
+    /// The report's first words, e.g. `AWS Security Hub marks it RESOLVED`.
+    pub phrase: &'static str,
+    /// `Note.UpdatedBy`.
+    pub by: Option<String>,
+    /// `UpdatedAt`, as written.
+    pub updated_at: Option<String>,
+    /// `Note.Text`.
+    pub note: Option<String>,
+    /// `SourceUrl`, when it is a web address.
+    pub link: Option<String>,
+}
+
+/// The actor of reports read from ASFF.
+fn security_hub() -> Actor {
+    Actor::new("aws", "securityhub", "AWS Security Hub")
 }
 
 /// Fingerprint = derive("asff", ProductArn, Id, "") — Security Hub's own identity for a
@@ -180,9 +272,9 @@ pub(super) struct Draft {
 /// `<target>/<CVE>` for every package with that CVE, and `<file>` for every secret in a
 /// file); when one input holds the same ProductArn and Id with different titles, the title
 /// becomes the fourth part for each of them so they stay apart.
-fn fingerprint(mut drafts: Vec<Draft>) -> Vec<(NewFinding, AsffStatus)> {
+fn fingerprint(drafts: &mut [Draft]) {
     let mut titles: HashMap<(&str, &str), (&str, bool)> = HashMap::with_capacity(drafts.len());
-    for d in &drafts {
+    for d in drafts.iter() {
         let key = (d.product_arn.as_str(), d.id.as_str());
         let title = d.finding.title.as_str();
         titles
@@ -206,7 +298,6 @@ fn fingerprint(mut drafts: Vec<Draft>) -> Vec<(NewFinding, AsffStatus)> {
         };
         d.finding.fingerprint = Fingerprint::derive("asff", &d.product_arn, &d.id, extra);
     }
-    drafts.into_iter().map(|d| (d.finding, d.status)).collect()
 }
 
 fn asff_finding(n: Node) -> Result<Option<Draft>, String> {
@@ -216,7 +307,7 @@ fn asff_finding(n: Node) -> Result<Option<Draft>, String> {
     }) {
         return Ok(None);
     }
-    let status = status(&n);
+    let (status, phrase) = status(&n);
     let id = required(n.id.as_deref(), "Id")?;
     let product_arn = required(n.product_arn.as_deref(), "ProductArn")?;
     let title = one_line(required(n.title.as_deref(), "Title")?);
@@ -296,6 +387,18 @@ fn asff_finding(n: Node) -> Result<Option<Draft>, String> {
         push_url(&mut references, u);
     }
 
+    let nonempty = |s: Option<&String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let note = n.note.as_ref();
+    let said = Said {
+        actor: security_hub(),
+        phrase,
+        by: nonempty(note.and_then(|x| x.updated_by.as_ref())).map(one_line),
+        updated_at: nonempty(n.updated_at.as_ref()),
+        note: nonempty(note.and_then(|x| x.text.as_ref())).map(one_line),
+        link: nonempty(n.source_url.as_ref())
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+    };
+
     let mut description = n.description.unwrap_or_default();
     if let Some(text) = recommendation
         .and_then(|r| r.text.as_deref())
@@ -321,15 +424,17 @@ fn asff_finding(n: Node) -> Result<Option<Draft>, String> {
         status,
         product_arn,
         id,
+        said,
     }))
 }
 
-fn status(n: &Node) -> AsffStatus {
+/// The status and the words a [`StatusReport`] starts with.
+fn status(n: &Node) -> (AsffStatus, &'static str) {
     if n.record_state
         .as_deref()
         .is_some_and(|s| s.eq_ignore_ascii_case("ARCHIVED"))
     {
-        return AsffStatus::Resolved;
+        return (AsffStatus::Resolved, "AWS Security Hub marks it ARCHIVED");
     }
     let workflow = n
         .workflow
@@ -340,9 +445,10 @@ fn status(n: &Node) -> AsffStatus {
         .trim()
         .to_ascii_uppercase();
     match workflow.as_str() {
-        "RESOLVED" => AsffStatus::Resolved,
-        "SUPPRESSED" | "DEFERRED" => AsffStatus::Suppressed,
-        _ => AsffStatus::Active,
+        "RESOLVED" => (AsffStatus::Resolved, "AWS Security Hub marks it RESOLVED"),
+        "SUPPRESSED" => (AsffStatus::Suppressed, "suppressed in AWS Security Hub"),
+        "DEFERRED" => (AsffStatus::Suppressed, "deferred in AWS Security Hub"),
+        _ => (AsffStatus::Active, ""),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Ingest: bytes from a scanner or client → validated [`NewFinding`]s. One file per input
+//! Ingest: bytes from a scanner or client → validated [`NewFinding`]s, plus what the input
+//! says about findings it no longer calls open ([`StatusReport`]). One file per input
 //! format; this module picks the parser and owns the error type. Nothing here touches the
 //! store.
 
@@ -12,7 +13,28 @@ pub mod sarif;
 pub mod severity;
 pub mod trivy;
 
-use crate::domain::NewFinding;
+use crate::domain::{Actor, Command, Fingerprint, NewFinding};
+
+/// What an input says about a finding it does not report as open — AWS Security Hub marks
+/// it resolved or suppressed. The ingest applies the command to the open finding with this
+/// fingerprint, if remedybot has one; a report never creates a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub fingerprint: Fingerprint,
+    /// Who says so (e.g. `aws:securityhub`): the recorded event's actor.
+    pub actor: Actor,
+    /// `RecordEvidence` (never a closure) or `Comment`.
+    pub command: Command,
+}
+
+/// A parsed input: the format read, the findings to store, and the status reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub format: Format,
+    pub findings: Vec<NewFinding>,
+    /// Empty for every format but ASFF.
+    pub reports: Vec<StatusReport>,
+}
 
 /// Why an input could not be read. The message names the format and, where known, the
 /// position (line and column) and the JSON path of the bad value.
@@ -92,6 +114,17 @@ impl Format {
         }
     }
 
+    /// The findings and, for ASFF, the status reports.
+    pub fn parse_reported(
+        self,
+        bytes: &[u8],
+    ) -> Result<(Vec<NewFinding>, Vec<StatusReport>), IngestError> {
+        match self {
+            Format::Asff => asff::parse_reported(bytes),
+            other => Ok((other.parse(bytes)?, Vec::new())),
+        }
+    }
+
     pub fn parse(self, bytes: &[u8]) -> Result<Vec<NewFinding>, IngestError> {
         match self {
             Format::Generic => generic::parse(bytes),
@@ -118,6 +151,19 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// Parse an input in the named format, or in the format [`detect`] recognises. Empty input
 /// (and the bare `null` old Trivy versions write for "no findings") is zero findings.
 pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<(Format, Vec<NewFinding>), IngestError> {
+    let parsed = parse_all(format, bytes)?;
+    Ok((parsed.format, parsed.findings))
+}
+
+/// [`parse`], keeping the status reports too (what the ingest API and CLI store).
+pub fn parse_all(format: Option<&str>, bytes: &[u8]) -> Result<Parsed, IngestError> {
+    let empty = |format| {
+        Ok(Parsed {
+            format,
+            findings: Vec::new(),
+            reports: Vec::new(),
+        })
+    };
     let names = || Format::ALL.map(Format::name).join(", ");
     let format = match format
         .map(str::trim)
@@ -132,16 +178,16 @@ pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<(Format, Vec<NewFindi
             let body = strip_bom(bytes);
             let trimmed = body.trim_ascii();
             if trimmed.is_empty() {
-                return Ok((Format::Generic, Vec::new()));
+                return empty(Format::Generic);
             }
             if trimmed == b"null" {
-                return Ok((Format::Trivy, Vec::new()));
+                return empty(Format::Trivy);
             }
             if trimmed.first() == Some(&b'[')
                 && trimmed.last() == Some(&b']')
                 && trimmed[1..trimmed.len() - 1].trim_ascii().is_empty()
             {
-                return Ok((Format::Generic, Vec::new()));
+                return empty(Format::Generic);
             }
             // Unrecognised: if it is not even well-formed JSON, say where it breaks.
             if detect(body).is_none() && matches!(trimmed.first(), Some(b'{' | b'[')) {
@@ -158,7 +204,12 @@ pub fn parse(format: Option<&str>, bytes: &[u8]) -> Result<(Format, Vec<NewFindi
             })?
         }
     };
-    Ok((format, format.parse(bytes)?))
+    let (findings, reports) = format.parse_reported(bytes)?;
+    Ok(Parsed {
+        format,
+        findings,
+        reports,
+    })
 }
 
 /// The input without a UTF-8 byte-order mark, which some tools write before JSON.

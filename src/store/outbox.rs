@@ -65,7 +65,30 @@ fn lane(platform: &str, finding: FindingId) -> String {
     format!("{platform}:{}", finding.key())
 }
 
+/// Records an inbound event id unless it is already there.
+const RECORD_INBOUND: &str = "INSERT INTO inbound_events (platform, event_id, received_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (platform, event_id) DO NOTHING";
+
 impl WriteTx {
+    /// [`Store::first_delivery`] in this transaction: the id is kept exactly if the
+    /// transaction commits, so an effect and its dedupe record are stored together. A
+    /// concurrent transaction recording the same id waits for this one and then gets `false`.
+    pub async fn first_delivery(
+        &mut self,
+        platform: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(RECORD_INBOUND)
+            .bind(platform)
+            .bind(event_id)
+            .bind(to_ms(now))
+            .execute(self.conn())
+            .await
+            .ctx("recording an inbound event")?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Queue messages in this transaction: they exist exactly if the transaction commits.
     pub async fn enqueue(
         &mut self,
@@ -468,16 +491,13 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO inbound_events (platform, event_id, received_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (platform, event_id) DO NOTHING",
-        )
-        .bind(platform)
-        .bind(event_id)
-        .bind(to_ms(now))
-        .execute(self.pool())
-        .await
-        .ctx("recording an inbound event")?;
+        let done = sqlx::query(RECORD_INBOUND)
+            .bind(platform)
+            .bind(event_id)
+            .bind(to_ms(now))
+            .execute(self.pool())
+            .await
+            .ctx("recording an inbound event")?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -10,8 +10,8 @@ use tokio::sync::OwnedMutexGuard;
 use super::chain::{EventFields, event_hash};
 use super::rows::StoredFinding;
 use super::sql::Sql;
-use super::{Backend, Ctx, StoreError, to_ms};
-use crate::domain::{Event, FindingId, FindingState};
+use super::{Backend, Ctx, StoreError, from_ms, to_ms};
+use crate::domain::{Actor, Event, FindingId, FindingState};
 
 /// Columns bound per row by each multi-row statement; chunk sizes follow from the
 /// database's limit on bind parameters. Few, large statements: each one is a round trip.
@@ -307,6 +307,31 @@ impl WriteTx {
                 .ctx("marking findings missing")?;
         }
         Ok(())
+    }
+
+    /// The kind and time of the latest event `actor` recorded on a finding, if any.
+    pub async fn latest_event_by(
+        &mut self,
+        id: FindingId,
+        actor: &Actor,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT kind, at FROM events WHERE finding_key = $1 AND actor_platform = $2 \
+             AND actor_id = $3 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(id.key())
+        .bind(actor.platform.as_str())
+        .bind(actor.id.as_str())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .ctx("reading a finding's latest event by an actor")?;
+        row.map(|r| {
+            let kind: String = r.try_get(0)?;
+            let at: i64 = r.try_get(1)?;
+            Ok((kind, from_ms(at)))
+        })
+        .transpose()
+        .ctx("reading a finding's latest event by an actor")
     }
 
     /// Append events to the chain, in order. Returns their sequence numbers.

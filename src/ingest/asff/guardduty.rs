@@ -2,8 +2,8 @@
 //! 2.0): `Severity` is a number, the finding has an `Arn`, a `Type` and one `Resource`.
 
 use super::model::{GdResource, Node};
-use super::{AsffStatus, Draft, one_line, push, required};
-use crate::domain::{Fingerprint, NewFinding};
+use super::{AsffStatus, Draft, Said, one_line, push, required};
+use crate::domain::{Actor, Fingerprint, NewFinding};
 use crate::ingest::severity::from_guardduty;
 use crate::ingest::{MAX_DESCRIPTION, MAX_TITLE, clip};
 
@@ -78,6 +78,14 @@ pub(super) fn finding(n: Node) -> Result<Option<Draft>, String> {
         },
         product_arn,
         id: arn,
+        said: Said {
+            actor: Actor::new("aws", "guardduty", "Amazon GuardDuty"),
+            phrase: "archived in Amazon GuardDuty",
+            by: None,
+            updated_at: n.updated_at.clone().filter(|s| !s.trim().is_empty()),
+            note: None,
+            link: None,
+        },
     }))
 }
 

@@ -46,6 +46,9 @@ pub(crate) struct Node {
     pub workflow: Option<Workflow>,
     pub workflow_state: Option<String>,
     pub record_state: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub updated_at: Option<String>,
+    pub note: Option<Note>,
     #[serde(default)]
     pub vulnerabilities: Vec<Vulnerability>,
 
@@ -199,6 +202,16 @@ pub(crate) struct Compliance {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Workflow {
     pub status: Option<String>,
+}
+
+/// `Note`: the text a user left on the finding in Security Hub, and who.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Note {
+    #[serde(default, deserialize_with = "lenient")]
+    pub text: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub updated_by: Option<String>,
 }
 
 #[derive(Deserialize)]
