@@ -185,7 +185,7 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
     let concurrency = env_usize("BENCH_CONCURRENCY", 200);
     let tmp = tempfile::tempdir()?;
     let db_url = format!("sqlite://{}", tmp.path().join("remedybot.db").display());
-    let config = config(tmp.path(), voters, voters, 1000)?;
+    let config = config(tmp.path(), voters, voters, 100)?;
     progress(
         BENCH,
         format!("clicks run {run}: seeding {findings} open approval requests"),

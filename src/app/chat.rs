@@ -18,6 +18,18 @@ use crate::store::{ChatMessage, NewDelivery, WriteTx};
 #[derive(Debug, Default)]
 pub struct Openings {
     pending: Vec<Opening>,
+    /// The import was read from a chat message that is already its findings' thread (see
+    /// `IngestOptions::anchor`): their cards go under it, whatever the routes say.
+    anchored: bool,
+}
+
+impl Openings {
+    pub fn new(anchored: bool) -> Openings {
+        Openings {
+            pending: Vec::new(),
+            anchored,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -73,7 +85,8 @@ impl App {
             let planned = delivery::plan(changes);
             for platform in &platforms {
                 let mut items = planned.clone();
-                if items.first() == Some(&Delivery::OpenThread) {
+                let anchored = openings.as_deref().is_some_and(|o| o.anchored);
+                if items.first() == Some(&Delivery::OpenThread) && !anchored {
                     let Some(channel) = created_home(self, *platform, changes) else {
                         // No thread on this platform (severity not threaded, no channel):
                         // the finding is tracked, not posted.

@@ -354,7 +354,7 @@ impl App {
         let mut pending: Vec<NewFinding> = Vec::with_capacity(NEW_CHUNK.min(order.len()));
         // New threads are judged per channel over the whole import (the flood guard); an
         // import read from an alert message opens its thread under that message instead.
-        let mut openings = options.anchor.is_none().then(super::Openings::default);
+        let mut openings = super::Openings::new(options.anchor.is_some());
         let mut created_ids: Vec<FindingId> = Vec::new();
         let event = |change: Change| Event {
             change,
@@ -384,7 +384,7 @@ impl App {
                             &event,
                             &mut kinds,
                             now,
-                            openings.as_mut(),
+                            Some(&mut openings),
                         )
                         .await?,
                     );
@@ -426,8 +426,15 @@ impl App {
             });
         }
         created_ids.extend(
-            self.store_new(tx, &mut pending, &event, &mut kinds, now, openings.as_mut())
-                .await?,
+            self.store_new(
+                tx,
+                &mut pending,
+                &event,
+                &mut kinds,
+                now,
+                Some(&mut openings),
+            )
+            .await?,
         );
         if let Some((platform, message)) = &options.anchor {
             for id in &created_ids {
@@ -457,9 +464,7 @@ impl App {
         }
         let refs: Vec<(FindingId, &Event)> = other_events.iter().map(|(id, e)| (*id, e)).collect();
         self.record(tx, &refs, now).await?;
-        if let Some(openings) = openings {
-            self.open_threads(tx, openings, now).await?;
-        }
+        self.open_threads(tx, openings, now).await?;
 
         let mut created_ids = created_ids.into_iter();
         for item in &mut result.findings {
