@@ -409,18 +409,19 @@ impl Store {
         .transpose()
     }
 
-    /// A flood summary was posted: every finding waiting on `token` now shares message `ts`.
+    /// A flood summary was posted: every finding waiting on `token` now shares `posted`.
     pub async fn resolve_batch(
         &self,
         platform: &str,
         token: &str,
-        ts: &str,
+        posted: &ChatMessage,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE chat_messages SET message_ref = $1 \
-             WHERE platform = $2 AND role = 'batch' AND message_ref = $3",
+            "UPDATE chat_messages SET channel = $1, message_ref = $2 \
+             WHERE platform = $3 AND role = 'batch' AND message_ref = $4",
         )
-        .bind(ts)
+        .bind(posted.channel.as_str())
+        .bind(posted.message_ref.as_str())
         .bind(platform)
         .bind(token)
         .execute(self.pool())

@@ -78,14 +78,15 @@ impl SlackDeliverer {
     }
 
     /// Post a message (in a thread when `thread_ts` is set), tagged with the outbox id, or
-    /// adopt the copy a crashed attempt already posted. Returns its `ts`.
+    /// adopt the copy a crashed attempt already posted. Returns where it is: the channel as
+    /// Slack names it (its id, even when the configuration gave a `#name`) and its `ts`.
     async fn post(
         &self,
         claim: &Claim,
         channel: &str,
         thread_ts: Option<&str>,
         message: &SlackMessage,
-    ) -> Result<String, SendError> {
+    ) -> Result<ChatMessage, SendError> {
         let outbox_id = claim.item.id;
         if claim.in_doubt
             && let Some(ts) = self.find_posted(claim, channel, thread_ts).await?
@@ -96,7 +97,10 @@ impl SlackDeliverer {
                 ts,
                 "message was already posted; adopted"
             );
-            return Ok(ts);
+            return Ok(ChatMessage {
+                channel: channel.to_string(),
+                message_ref: ts,
+            });
         }
         let mut body = json!({
             "channel": channel,
@@ -116,13 +120,14 @@ impl SlackDeliverer {
             body["thread_ts"] = json!(ts);
         }
         let reply = self.api.post("chat.postMessage", &body).await?;
-        reply["ts"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SendError::Transient {
-                message: "chat.postMessage answered without a ts".into(),
-                maybe_sent: true,
-            })
+        let ts = reply["ts"].as_str().ok_or_else(|| SendError::Transient {
+            message: "chat.postMessage answered without a ts".into(),
+            maybe_sent: true,
+        })?;
+        Ok(ChatMessage {
+            channel: reply["channel"].as_str().unwrap_or(channel).to_string(),
+            message_ref: ts.to_string(),
+        })
     }
 
     /// A message carrying this claim's outbox id, if Slack has one.
@@ -287,10 +292,6 @@ impl Deliverer for SlackDeliverer {
             .as_ref()
             .or(batch.as_ref())
             .map(|t| t.message_ref.as_str());
-        let at = |ts: String| ChatMessage {
-            channel: channel.to_string(),
-            message_ref: ts,
-        };
         let card = self.message(id, role::CARD).await?;
         let delivery = parse(&claim.item)?;
         match delivery {
@@ -303,10 +304,10 @@ impl Deliverer for SlackDeliverer {
                     }
                 }
                 let summary = self.render.batch(&BatchView::new(&states));
-                let ts = self.post(claim, channel, None, &summary).await?;
+                let posted = self.post(claim, channel, None, &summary).await?;
                 self.app
                     .store
-                    .resolve_batch(Platform::Slack.as_str(), &token, &ts)
+                    .resolve_batch(Platform::Slack.as_str(), &token, &posted)
                     .await
                     .map_err(store_error)?;
                 Ok(Vec::new())
@@ -321,13 +322,13 @@ impl Deliverer for SlackDeliverer {
             }
             Delivery::RefreshCard if thread.is_some() || batch.is_some() => Ok(Vec::new()),
             Delivery::OpenThread | Delivery::RefreshCard => {
-                let ts = self
+                let posted = self
                     .post(claim, channel, thread_ts, &self.card(id, &state))
                     .await?;
                 Ok(match thread {
                     // The finding came from an alert message: the card is its first reply.
-                    Some(_) => vec![(role::CARD, at(ts))],
-                    None => vec![(role::THREAD, at(ts.clone())), (role::CARD, at(ts))],
+                    Some(_) => vec![(role::CARD, posted)],
+                    None => vec![(role::THREAD, posted.clone()), (role::CARD, posted)],
                 })
             }
             Delivery::Note { seq } => {
@@ -349,10 +350,10 @@ impl Deliverer for SlackDeliverer {
                     return Ok(Vec::new());
                 };
                 let view = self.approval_view(pending);
-                let ts = self
+                let posted = self
                     .post(claim, channel, thread_ts, &self.render.approval(&view, id))
                     .await?;
-                Ok(vec![(role::APPROVAL, at(ts))])
+                Ok(vec![(role::APPROVAL, posted)])
             }
             Delivery::RefreshApproval => {
                 let Some(message) = self.message(id, role::APPROVAL).await? else {
