@@ -107,6 +107,7 @@ impl App {
                     platform: platform.as_str(),
                     finding: id,
                     delivery: d.to_json(),
+                    coalesce: d.is_refresh(),
                 }));
             }
         }
@@ -155,6 +156,7 @@ impl App {
                         findings: ids.iter().map(|id| id.key()).collect(),
                     }
                     .to_json(),
+                    coalesce: false,
                 });
                 tracing::info!(
                     platform = p,
@@ -170,12 +172,14 @@ impl App {
                         platform: p,
                         finding: o.finding,
                         delivery: Delivery::OpenThread.to_json(),
+                        coalesce: false,
                     });
                 }
                 queued.extend(o.rest.iter().map(|d| NewDelivery {
                     platform: p,
                     finding: o.finding,
                     delivery: d.to_json(),
+                    coalesce: d.is_refresh(),
                 }));
             }
         }

@@ -79,6 +79,12 @@ pub enum Delivery {
 }
 
 impl Delivery {
+    /// An edit of an existing message, rendered from the finding's state when sent: one
+    /// waiting edit covers any number of changes.
+    pub fn is_refresh(&self) -> bool {
+        matches!(self, Delivery::RefreshCard | Delivery::RefreshApproval)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self).expect("a Delivery always serialises")
     }

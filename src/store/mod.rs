@@ -204,6 +204,13 @@ impl Store {
         &self.pool
     }
 
+    /// Queue behind this process's other writers before a write outside [`WriteTx`] (the
+    /// outbox, inbound dedupe), so they take turns here instead of polling SQLite's busy
+    /// handler, whose sleeps would add milliseconds to every contended write.
+    pub(crate) async fn local_write(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.write_lock.clone().lock_owned().await
+    }
+
     /// The raw pool, for tests that inspect or tamper with the database directly.
     #[doc(hidden)]
     pub fn pool_for_tests(&self) -> &AnyPool {

@@ -25,6 +25,10 @@ pub struct NewDelivery {
     pub finding: FindingId,
     /// The platform-neutral delivery as JSON.
     pub delivery: String,
+    /// An edit rendered from the finding's state when it is sent: not queued again while
+    /// an identical one waits, unclaimed, in the finding's lane (that one will show this
+    /// change too).
+    pub coalesce: bool,
 }
 
 /// A queued message as the worker sees it.
@@ -95,6 +99,13 @@ impl WriteTx {
         items: &[NewDelivery],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut kept = Vec::with_capacity(items.len());
+        for item in items {
+            if !(item.coalesce && self.waiting(item).await?) {
+                kept.push(item);
+            }
+        }
+        let items = kept;
         let rows = self.rows_per_statement(OUTBOX_BINDS);
         for chunk in items.chunks(rows) {
             let mut q = Sql::new(
@@ -122,6 +133,27 @@ impl WriteTx {
                 .ctx("queueing chat messages")?;
         }
         Ok(())
+    }
+
+    /// Whether an identical, unclaimed message waits in the item's lane. On PostgreSQL the
+    /// row is locked until this transaction ends, so a worker cannot claim (and render) it
+    /// before the change this item reports is committed; SQLite's single writer gives the
+    /// same order.
+    async fn waiting(&mut self, item: &NewDelivery) -> Result<bool, StoreError> {
+        let lock = match self.backend() {
+            super::Backend::Postgres => " FOR UPDATE",
+            super::Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT id FROM outbox WHERE lane = $1 AND delivery = $2 AND state = 'pending' LIMIT 1{lock}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lane(item.platform, item.finding))
+            .bind(item.delivery.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .ctx("checking the outbox")?;
+        Ok(row.is_some())
     }
 
     /// Record the message a thread hangs under when it already exists (an alert message a
@@ -248,6 +280,7 @@ impl Store {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Claim>, StoreError> {
+        let _turn = self.local_write().await;
         let row = sqlx::query(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1, \
                in_doubt = CASE WHEN state = 'sending' OR in_doubt = 1 THEN 1 ELSE 0 END \
@@ -278,6 +311,7 @@ impl Store {
         finding: FindingId,
         created: &[(&str, ChatMessage)],
     ) -> Result<(), StoreError> {
+        let _turn = self.local_write().await;
         let mut tx = self.pool().begin().await.ctx("recording a delivery")?;
         for (role, message) in created {
             upsert_chat_message(&mut *tx, platform, finding, role, message).await?;
@@ -302,6 +336,7 @@ impl Store {
         counts: bool,
         maybe_sent: bool,
     ) -> Result<(), StoreError> {
+        let _turn = self.local_write().await;
         sqlx::query(
             "UPDATE outbox SET state = 'pending', lease_until = NULL, not_before = $1, \
                last_error = $2, attempts = attempts - $3, \
@@ -322,6 +357,7 @@ impl Store {
     /// request). It stays in the table, visible in `/metrics`, and no longer holds back
     /// its lane.
     pub async fn dead_delivery(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let _turn = self.local_write().await;
         let mut tx = self.pool().begin().await.ctx("parking a chat message")?;
         // A dead row keeps its data but leaves the lane, so later messages can go.
         sqlx::query(
@@ -339,6 +375,7 @@ impl Store {
 
     /// Drop a claimed message that no longer needs sending (superseded by a later one).
     pub async fn drop_delivery(&self, id: i64) -> Result<(), StoreError> {
+        let _turn = self.local_write().await;
         sqlx::query("DELETE FROM outbox WHERE id = $1")
             .bind(id)
             .execute(self.pool())
@@ -416,6 +453,7 @@ impl Store {
         token: &str,
         posted: &ChatMessage,
     ) -> Result<u64, StoreError> {
+        let _turn = self.local_write().await;
         let done = sqlx::query(
             "UPDATE chat_messages SET channel = $1, message_ref = $2 \
              WHERE platform = $3 AND role = 'batch' AND message_ref = $4",
@@ -492,6 +530,7 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let _turn = self.local_write().await;
         let done = sqlx::query(RECORD_INBOUND)
             .bind(platform)
             .bind(event_id)
@@ -504,6 +543,7 @@ impl Store {
 
     /// Forget inbound event ids older than `before` (platforms retry within minutes).
     pub async fn prune_inbound(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.local_write().await;
         let done = sqlx::query("DELETE FROM inbound_events WHERE received_at < $1")
             .bind(to_ms(before))
             .execute(self.pool())
