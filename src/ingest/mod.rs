@@ -223,12 +223,20 @@ pub(crate) fn json_from_slice<T: serde::de::DeserializeOwned>(
     format: &'static str,
     bytes: &[u8],
 ) -> Result<T, IngestError> {
+    json_seed_from_slice(format, bytes, std::marker::PhantomData::<T>)
+}
+
+/// [`json_from_slice`] for a stateful [`DeserializeSeed`](serde::de::DeserializeSeed), such
+/// as a reader that builds findings while it parses.
+pub(crate) fn json_seed_from_slice<'de, S: serde::de::DeserializeSeed<'de>>(
+    format: &'static str,
+    bytes: &'de [u8],
+    seed: S,
+) -> Result<S::Value, IngestError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
-        let path = e.path().to_string();
-        json_error(format, e.into_inner(), path)
-    })
+    let mut track = serde_path_to_error::Track::new();
+    seed.deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+        .map_err(|e| json_error(format, e, track.path().to_string()))
 }
 
 /// A serde_json error as an [`IngestError`], with the JSON path of the bad value if known.

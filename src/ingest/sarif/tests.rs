@@ -294,3 +294,63 @@ fn detection_needs_a_runs_key_and_a_version_or_the_schema() {
         br#"{"runs" : [], "$schema" : "https://x.test/SARIF.json"}"#
     ));
 }
+
+#[test]
+fn results_before_tool_and_tables_after_results_read_the_same() {
+    let result = r#"{"ruleIndex":0,"message":{"text":"m"},"partialFingerprints":{"h":"1"},
+        "locations":[{"physicalLocation":{"artifactLocation":{"index":0}}}]}"#;
+    let tool = r#""tool":{"driver":{"name":"T","rules":[{"id":"R1","help":{"text":"Fix it."}}]}}"#;
+    let tables = r#""artifacts":[{"location":{"uri":"lib/x.c","uriBaseId":"SRC"}}],
+        "originalUriBaseIds":{"SRC":{"uri":"file:///build/app/"}}"#;
+    let results = format!(r#""results":[{result}]"#);
+    let run = |parts: [&str; 3]| {
+        let doc = format!(r#"{{"runs":[{{{}}}],"version":"2.1.0"}}"#, parts.join(","));
+        parse(doc.as_bytes()).unwrap()
+    };
+    let usual = run([tool, tables, &results]);
+    assert_eq!(usual.len(), 1);
+    assert_eq!(usual[0].asset, "file:///build/app/");
+    assert_eq!(usual[0].location, "lib/x.c");
+    assert_eq!(usual[0].description, "m\n\nFix it.");
+    assert_eq!(run([&results, tables, tool]), usual, "results before tool");
+    assert_eq!(run([tool, &results, tables]), usual, "tables after results");
+}
+
+#[test]
+fn errors_in_results_before_tool_still_name_the_result() {
+    let doc = r#"{"version":"2.1.0","runs":[{"results":[{"ruleId":"R1"},{"ruleIndex":3}],
+        "tool":{"driver":{"name":"T","rules":[{"id":"R1"}]}}}]}"#;
+    let e = parse(doc.as_bytes()).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("runs[0].results[1]: rule index 3 is out of range"),
+        "{e}"
+    );
+    let doc = r#"{"version":"2.1.0","runs":[{"results":[],"tool":{"driver":{"name":" "}}}]}"#;
+    let e = parse(doc.as_bytes()).unwrap_err();
+    assert_eq!(e.message, "runs[0].tool.driver.name must not be empty");
+}
+
+#[test]
+fn a_shape_error_after_a_bad_result_is_the_error_reported() {
+    // As with a parse into structs: the JSON must be well-formed before its meaning counts.
+    let doc = "{\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"T\"}},\n\"results\":[{\"ruleIndex\":9},{\"level\":1}]}]}";
+    let e = parse(doc.as_bytes()).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("runs[0].results[1].level: invalid type"),
+        "{e}"
+    );
+    assert_eq!(e.position.map(|p| p.0), Some(2));
+}
+
+#[test]
+fn text_after_the_log_is_an_error() {
+    let e = parse(b"{\"version\":\"2.1.0\",\"runs\":[]}\n}").unwrap_err();
+    assert_eq!(
+        (e.message.as_str(), e.position),
+        ("trailing characters", Some((2, 1)))
+    );
+    let e = parse(br#"{"version":"2.1.0","runs":[],"runs":null}"#).unwrap_err();
+    assert!(e.message.contains("duplicate field `runs`"), "{e}");
+}
