@@ -99,13 +99,14 @@ impl WriteTx {
         items: &[NewDelivery],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut kept = Vec::with_capacity(items.len());
-        for item in items {
-            if !(item.coalesce && self.waiting(item).await?) {
-                kept.push(item);
-            }
-        }
-        let items = kept;
+        let waiting = self.waiting(items).await?;
+        let items: Vec<&NewDelivery> = items
+            .iter()
+            .filter(|i| {
+                !(i.coalesce
+                    && waiting.contains(&(lane(i.platform, i.finding), i.delivery.clone())))
+            })
+            .collect();
         let rows = self.rows_per_statement(OUTBOX_BINDS);
         for chunk in items.chunks(rows) {
             let mut q = Sql::new(
@@ -135,25 +136,46 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Whether an identical, unclaimed message waits in the item's lane. On PostgreSQL the
-    /// row is locked until this transaction ends, so a worker cannot claim (and render) it
-    /// before the change this item reports is committed; SQLite's single writer gives the
-    /// same order.
-    async fn waiting(&mut self, item: &NewDelivery) -> Result<bool, StoreError> {
-        let lock = match self.backend() {
-            super::Backend::Postgres => " FOR UPDATE",
-            super::Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "SELECT id FROM outbox WHERE lane = $1 AND delivery = $2 AND state = 'pending' LIMIT 1{lock}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lane(item.platform, item.finding))
-            .bind(item.delivery.as_str())
-            .fetch_optional(self.conn())
-            .await
-            .ctx("checking the outbox")?;
-        Ok(row.is_some())
+    /// The coalescible items that already have an identical, unclaimed message waiting in
+    /// their lane, as (lane, delivery). On PostgreSQL those rows stay locked until this
+    /// transaction ends, so a worker cannot claim (and render) one before the change it
+    /// will now also show is committed; SQLite's single writer gives the same order.
+    async fn waiting(
+        &mut self,
+        items: &[NewDelivery],
+    ) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        let wanted: Vec<&NewDelivery> = items.iter().filter(|i| i.coalesce).collect();
+        let per = self.rows_per_statement(2);
+        for chunk in wanted.chunks(per.max(1)) {
+            let mut q = Sql::new(
+                self.backend(),
+                "SELECT lane, delivery FROM outbox WHERE state = 'pending' AND (",
+            );
+            for (i, item) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(lane = " } else { " OR (lane = " });
+                q.bind(lane(item.platform, item.finding))
+                    .push(" AND delivery = ")
+                    .bind(item.delivery.as_str())
+                    .push(")");
+            }
+            q.push(")");
+            if self.backend() == super::Backend::Postgres {
+                q.push(" FOR UPDATE");
+            }
+            for row in q
+                .build()
+                .fetch_all(self.conn())
+                .await
+                .ctx("checking the outbox")?
+            {
+                found.insert((
+                    row.try_get(0).ctx("checking the outbox")?,
+                    row.try_get(1).ctx("checking the outbox")?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     /// Record the message a thread hangs under when it already exists (an alert message a

@@ -45,14 +45,11 @@ impl WriteTx {
         let mut tx = pool.begin().await.ctx("starting a transaction")?;
         // Writing first takes SQLite's write lock (no stale read snapshot) and PostgreSQL's
         // row lock on the head, so concurrent writers queue here instead of forking the chain.
-        sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1")
-            .execute(&mut *tx)
-            .await
-            .ctx("locking the chain head")?;
-        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+        // One statement (one round trip to SQLite's worker thread) for both.
+        let row = sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
             .await
-            .ctx("reading the chain head")?;
+            .ctx("locking the chain head")?;
         Ok(WriteTx {
             head_seq: row.try_get(0).ctx("reading the chain head")?,
             head_hash: row.try_get(1).ctx("reading the chain head")?,
