@@ -128,19 +128,7 @@ impl Flow {
     async fn settle(&self) {
         let app = &self.server.app;
         app.slack.as_ref().expect("Slack is on").settle().await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let depth = app.store.outbox_depth().await.expect("outbox depth");
-            if depth.pending == 0 && depth.sending == 0 {
-                assert_eq!(depth.dead, 0, "no message may be parked");
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "outbox not drained: {depth:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        common::outbox_drained(app).await;
     }
 
     async fn stage(&self, id: FindingId) -> Stage {

@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::Utc;
 use common::fake_slack::{BOT_TOKEN, FakeSlack, Fault, PERMALINK_BASE};
@@ -27,8 +26,6 @@ const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const CHANNEL: &str = "C0SEC";
 /// Who posted the alert messages the test findings' threads hang under.
 const ALERTER: &str = "U0ALERTS";
-/// How long the outbox may take to deliver what a test queued (a deadline, not a measure).
-const WAIT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // Harness.
@@ -133,19 +130,7 @@ impl Harness {
     async fn done(&self) {
         self.settle().await;
         let app = &self.server.app;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let depth = app.store.outbox_depth().await.unwrap();
-            if depth.pending == 0 && depth.sending == 0 {
-                assert_eq!(depth.dead, 0, "no message may be parked");
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "outbox not drained: {depth:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        common::outbox_drained(app).await;
         self.fake.assert_no_violations();
     }
 

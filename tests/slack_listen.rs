@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use chrono::Utc;
 use common::fake_slack::{BOT_ID, BOT_TOKEN, BOT_USER_ID, FakeSlack};
 use common::{TestDb, TestServer};
@@ -25,9 +23,6 @@ const ALERTS: &str = "C0ALERTS";
 const ALERTMANAGER: &str = "B0ALERTMGR";
 const FIRING: &str =
     "[FIRING:1] InstanceDown on node-1:9100 critical: node-1:9100 has been down for 5 minutes";
-/// How long the outbox may take to deliver what a test queued (a deadline, not a measure).
-const WAIT: Duration = Duration::from_secs(20);
-
 fn alertmanager_rule() -> ListenFile {
     ListenFile {
         name: "alertmanager".into(),
@@ -165,19 +160,7 @@ impl Harness {
     async fn done(&self) {
         self.settle().await;
         let app = &self.server.app;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let depth = app.store.outbox_depth().await.unwrap();
-            if depth.pending == 0 && depth.sending == 0 {
-                assert_eq!(depth.dead, 0, "no message may be parked");
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "outbox not drained: {depth:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        common::outbox_drained(app).await;
         self.fake.assert_no_violations();
     }
 

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::Utc;
 use common::fake_slack::{BOT_TOKEN, FakeSlack};
@@ -15,7 +14,6 @@ use remedybot::domain::{Actor, Command, FindingId, Severity, Source};
 use serde_json::Value;
 
 const CHANNEL: &str = "C0SECURITY";
-const WAIT: Duration = Duration::from_secs(20);
 
 fn settings(db: &TestDb, fake: &FakeSlack, toml: &str) -> Settings {
     let file = Settings::from_toml(toml, Path::new("test.toml")).expect("config");
@@ -54,16 +52,7 @@ fn item(i: usize, severity: &str) -> Value {
 }
 
 async fn drained(app: &App) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let d = app.store.outbox_depth().await.expect("depth");
-        if d.pending == 0 && d.sending == 0 {
-            assert_eq!(d.dead, 0);
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not drained: {d:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::outbox_drained(app).await;
 }
 
 async fn act(app: &App, id: FindingId, command: Command) {

@@ -227,3 +227,21 @@ pub fn generic_json(n: usize) -> String {
 pub fn ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
+
+/// Wait (up to 20 s) until the chat outbox has nothing pending or being sent, and assert
+/// that no message was parked as undeliverable.
+pub async fn outbox_drained(app: &App) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let depth = app.store.outbox_depth().await.expect("outbox depth");
+        if depth.pending == 0 && depth.sending == 0 {
+            assert_eq!(depth.dead, 0, "no message may be parked");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox not drained: {depth:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
