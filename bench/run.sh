@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks: build the release binary, run bench/foundation.rs and bench/formats.rs against
-# it, and write docs/benchmarks.md (machine info, the command, both results tables, notes).
+# Benchmarks: build the release binary, run bench/foundation.rs, bench/formats.rs and
+# bench/slack.rs against it, and write docs/benchmarks.md (machine info, the command, the
+# results tables, notes).
 #
 # Usage: bench/run.sh            (from anywhere; needs PostgreSQL at 127.0.0.1:5432, user
 #                                 postgres with trust auth, or BENCH_PG_URL / BENCH_SKIP_PG=1)
@@ -30,6 +31,13 @@ cargo bench --bench formats 2>&1 | tee "$out/formats-bench.log"
 formats="$out/formats-results.md"
 [[ -s "$formats" ]] || { echo "no $formats: the benchmark failed (see $out/formats-bench.log)" >&2; exit 1; }
 
+echo "== cargo bench --bench slack" >&2
+# The harness writes bench/out/slack-results.md.
+rm -f "$out/slack-results.md"
+cargo bench --bench slack 2>&1 | tee "$out/slack-bench.log"
+slack="$out/slack-results.md"
+[[ -s "$slack" ]] || { echo "no $slack: the benchmark failed (see $out/slack-bench.log)" >&2; exit 1; }
+
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 cores=$(nproc)
 mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
@@ -45,7 +53,7 @@ pg_v=$(psql -h 127.0.0.1 -U postgres -Atc 'show server_version' 2>/dev/null || e
 cat <<EOF
 # Benchmarks
 
-Foundation and scanner-format performance targets, measured with \`bench/run.sh\`. Numbers come from one machine
+Foundation, scanner-format and Slack performance targets, measured with \`bench/run.sh\`. Numbers come from one machine
 and are only comparable with runs on the same machine; re-run the script after changes that
 touch ingest, the store or start-up.
 
@@ -62,8 +70,8 @@ touch ingest, the store or start-up.
 
 \`\`\`sh
 bench/run.sh
-# = cargo build --release && cargo bench --bench foundation && cargo bench --bench formats,
-#   then this file is written
+# = cargo build --release && cargo bench --bench foundation && cargo bench --bench formats
+#   && cargo bench --bench slack, then this file is written
 \`\`\`
 
 The harness (\`bench/foundation.rs\`, \`harness = false\`) spawns \`target/release/remedybot\` as a
@@ -119,6 +127,35 @@ way: the release binary is spawned as a child process and timed from the client 
 
 EOF
 cat "$formats"
+cat <<'EOF'
+
+## Slack
+
+Measured by `bench/slack.rs` (`cargo bench --bench slack`, `harness = false`): the release
+binary is spawned with `SLACK_BOT_TOKEN`, `SLACK_SIGNING_SECRET` and `SLACK_API_URL` pointing
+at the fake Slack of the tests (`tests/common/fake_slack.rs`, running in the bench process on
+loopback, checking every Web API call against Slack's OpenAPI spec and Block Kit limits).
+
+1. **Approval clicks**: 100 findings, each with an open false-positive request needing 200
+   approvals from a 200-member group, seeded through the library (the server's outbox then
+   posts their cards and approval messages before the clicks start). 20,000 signed
+   `block_actions` requests (`rb:approve`, each (finding, voter) pair once, so every click is
+   a real vote: signature check, payload parse, workflow decision, one write transaction
+   with event, projection and outbox row; the last vote on each finding closes it) are POSTed
+   to `/slack/interactions` over 200 keep-alive connections: the first 10,000 open loop at
+   2,000 clicks/s spread over the connections (latency from each click's *scheduled* send
+   time, so a server that falls behind shows it), the other 10,000 back to back on every
+   connection (saturation). Afterwards the trail must hold exactly 20,000 `vote_cast` and 100
+   `closed` events.
+2. **Outbox pacing**: 1,000 new findings in one POST, all routed to one channel
+   (`[chat] flood_threshold = 0`, so each gets its own card); the fake accepts at most 50
+   `chat.postMessage` calls in any sliding second per channel and answers 429 beyond that;
+   remedybot is configured for 50 a second. Reported: the delivery rate between the first and
+   the last accepted card, the most calls the fake accepted in any one-second window, and how
+   many calls it refused.
+
+EOF
+cat "$slack"
 cat <<'EOF'
 
 ## Notes
