@@ -12,7 +12,10 @@ use crate::chat::extract::{ListenFile, Listeners};
 use crate::domain::{ApprovalPolicy, DecisionKind, Policy, Severity, Sla};
 use crate::routing::{CodeOwners, RouteFile, Router, SuppressionFile, Suppressions};
 
+mod discord;
 mod policy;
+
+pub use discord::{DEFAULT_DISCORD_API_URL, DiscordSettings};
 
 use policy::{
     DocumentationFile, PolicyFile, RiskFile, check_groups, check_policy_name, overlay_policy,
@@ -93,6 +96,8 @@ struct FileConfig {
     suppressions: Vec<SuppressionFile>,
     #[serde(default)]
     slack: SlackFile,
+    #[serde(default)]
+    discord: discord::DiscordFile,
     #[serde(default)]
     listen: Vec<ListenFile>,
     #[serde(default)]
@@ -260,6 +265,7 @@ pub struct Settings {
     /// with the variant's keys laid over it; same groups). A route chooses one by name.
     pub policies: BTreeMap<String, Policy>,
     pub slack: SlackSettings,
+    pub discord: DiscordSettings,
     pub chat: ChatSettings,
     /// The file the settings came from, if any (for messages).
     pub source: Option<PathBuf>,
@@ -285,6 +291,7 @@ impl Default for Settings {
             policy: Policy::default(),
             policies: BTreeMap::new(),
             slack: SlackSettings::default(),
+            discord: DiscordSettings::default(),
             chat: ChatSettings::default(),
             source: None,
         }
@@ -345,6 +352,7 @@ impl Settings {
             settings.github_webhook_secret = Some(Secret::new(secret));
         }
         load_slack_env(&mut settings.slack, env)?;
+        settings.discord.load_env(env)?;
         Ok(settings)
     }
 
@@ -424,6 +432,9 @@ impl Settings {
         if let Some(ack) = file.slack.first_reply_acknowledges {
             s.slack.first_reply_acknowledges = ack;
         }
+        s.discord
+            .apply_file(file.discord, path)
+            .map_err(|(k, m)| invalid(k, m))?;
 
         check_groups(&file.groups).map_err(|(k, m)| invalid(k, m))?;
         let base = Policy {

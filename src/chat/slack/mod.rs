@@ -15,12 +15,13 @@ pub mod usergroups;
 use std::future::Future;
 
 use serde_json::Value;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::OnceCell;
 
 use self::api::SlackApi;
 use self::inbound::visibility::ChannelCache;
 use self::signing::SlackSigner;
 use self::usergroups::UsergroupCache;
+use crate::chat::tasks::Tasks;
 use crate::config::SlackSettings;
 
 /// The running Slack integration, shared by the `/slack/*` handlers: the Web API client,
@@ -40,7 +41,7 @@ pub struct Slack {
     /// Who remedybot is in this workspace (`auth.test`), asked once on first use.
     identity: OnceCell<BotIdentity>,
     /// How many background tasks are running (see [`Slack::spawn`]).
-    tasks: watch::Sender<usize>,
+    tasks: Tasks,
 }
 
 impl Slack {
@@ -68,7 +69,7 @@ impl Slack {
             channels: ChannelCache::default(),
             usergroups: UsergroupCache::default(),
             identity: OnceCell::new(),
-            tasks: watch::Sender::new(0),
+            tasks: Tasks::default(),
         }
     }
 
@@ -95,20 +96,13 @@ impl Slack {
     /// Run work that must not hold up the answer to Slack (Slack wants one within 3 s) in
     /// a background task, counted so that [`Slack::settle`] can wait for it.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
-        self.tasks.send_modify(|n| *n += 1);
-        let tasks = self.tasks.clone();
-        tokio::spawn(async move {
-            // Decrements even if `work` panics, so `settle` cannot wait forever.
-            let _done = Done(tasks);
-            work.await;
-        });
+        self.tasks.spawn(work);
     }
 
     /// Wait until no background task started by [`Slack::spawn`] is running. For graceful
     /// shutdown and for tests that check what a handler did after answering.
     pub async fn settle(&self) {
-        let mut rx = self.tasks.subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
+        self.tasks.settle().await;
     }
 }
 
@@ -142,13 +136,5 @@ impl BotIdentity {
             mine.is_some() && mine.as_deref() == theirs
         };
         is(&self.bot_id, bot_id) || is(&self.user_id, user)
-    }
-}
-
-struct Done(watch::Sender<usize>);
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
