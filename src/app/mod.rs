@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::chat::delivery::Platform;
+use crate::chat::discord::Discord;
 use crate::chat::slack::Slack;
 use crate::config::Settings;
 use crate::domain::{FindingId, Refusal};
@@ -55,6 +56,8 @@ pub struct App {
     pub outbox_signal: Arc<Notify>,
     /// The Slack integration (Web API client, request verifier), when Slack is enabled.
     pub slack: Option<Arc<Slack>>,
+    /// The Discord integration (REST client, interaction verifier key), when enabled.
+    pub discord: Option<Arc<Discord>>,
 }
 
 impl App {
@@ -69,12 +72,14 @@ impl App {
                 None
             }
         };
+        let discord = Discord::from_settings(&settings.discord).map(Arc::new);
         App {
             settings: Arc::new(settings),
             store,
             metrics: Arc::new(Metrics::default()),
             outbox_signal: Arc::new(Notify::new()),
             slack,
+            discord,
         }
     }
 
