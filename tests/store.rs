@@ -577,27 +577,8 @@ async fn a_failing_batch_stores_nothing() {
             "2026-01-01T00:00:00Z",
         )
         .await;
-        let raw = db.raw().await;
         // Make the database reject one event of the next batch, after others were written.
-        let trigger = match db.backend {
-            "sqlite" => vec![
-                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.payload LIKE '%POISON%' \
-                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-                    .to_string(),
-            ],
-            _ => vec![
-                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
-                 IF NEW.payload LIKE '%POISON%' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
-                    .to_string(),
-                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()".to_string(),
-            ],
-        };
-        for sql in trigger {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(raw_pool(&raw))
-                .await
-                .unwrap();
-        }
+        poison_events(&db).await;
         let mut items: Vec<_> = (10..20).map(|i| finding(i, Severity::High)).collect();
         items[7].title = "POISON".into();
         let err = app
@@ -625,6 +606,30 @@ async fn a_failing_batch_stores_nothing() {
         assert!(report.is_intact());
         assert_eq!(report.head_seq, 1);
         db.cleanup().await;
+    }
+}
+
+/// Make the database refuse any event whose payload mentions POISON.
+async fn poison_events(db: &TestDb) {
+    let raw = db.raw().await;
+    let trigger = match db.backend {
+        "sqlite" => vec![
+            "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.payload LIKE '%POISON%' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                .to_string(),
+        ],
+        _ => vec![
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.payload LIKE '%POISON%' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                .to_string(),
+            "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()".to_string(),
+        ],
+    };
+    for sql in trigger {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(raw_pool(&raw))
+            .await
+            .unwrap();
     }
 }
 
@@ -1222,5 +1227,147 @@ mod tamper {
                 "{backend}"
             );
         }
+    }
+}
+
+/// Commands that arrive together are committed together (group commit): each caller still
+/// gets exactly its own outcome, refusals write nothing, and the trail replays to the
+/// stored state with an intact chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_commands_on_many_findings_each_get_their_own_outcome() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let items = (0..20).map(|i| finding(i, Severity::Medium)).collect();
+        let out = ingest(&app, items, "2026-01-01T00:00:00Z").await;
+        let ids: Vec<FindingId> = out.findings.iter().map(|f| f.id).collect();
+
+        // Each finding: three people acknowledge at once (one wins), and a comment each.
+        let mut tasks = Vec::new();
+        for (n, id) in ids.iter().copied().enumerate() {
+            for who in ["a", "b", "c"] {
+                let app = app.clone();
+                tasks.push(tokio::spawn(async move {
+                    let ack = app
+                        .execute(
+                            id,
+                            &Command::Acknowledge,
+                            &user(who),
+                            Source::Slack,
+                            ts("2026-01-01T01:00:00Z"),
+                        )
+                        .await;
+                    let comment = Command::Comment {
+                        text: format!("{who} looked at finding {n}"),
+                        link: None,
+                    };
+                    let commented = app
+                        .execute(
+                            id,
+                            &comment,
+                            &user(who),
+                            Source::Slack,
+                            ts("2026-01-01T01:00:01Z"),
+                        )
+                        .await;
+                    (id, who, ack, commented)
+                }));
+            }
+        }
+        let mut acked: std::collections::HashMap<FindingId, Vec<&str>> = Default::default();
+        for t in tasks {
+            let (id, who, ack, commented) = t.await.unwrap();
+            let c = commented.unwrap_or_else(|e| panic!("{}: comment refused: {e}", db.backend));
+            assert_eq!(c.id, id, "{}: the outcome is the caller's own", db.backend);
+            match ack {
+                Ok(o) => {
+                    assert_eq!((o.id, o.state.stage), (id, Stage::Triage));
+                    acked.entry(id).or_default().push(who);
+                }
+                Err(AppError::Refused(_)) => {}
+                Err(e) => panic!("{}: unexpected error: {e}", db.backend),
+            }
+        }
+        for id in &ids {
+            assert_eq!(
+                acked[id].len(),
+                1,
+                "{}: one acknowledgement wins",
+                db.backend
+            );
+            let trail = app.store.trail(*id).await.unwrap();
+            let count = |k: &str| trail.iter().filter(|e| e.kind == k).count();
+            assert_eq!(count("acknowledged"), 1, "{} {id}", db.backend);
+            assert_eq!(count("commented"), 3, "{} {id}", db.backend);
+            let events: Vec<_> = trail.iter().map(|e| e.to_event().unwrap()).collect();
+            let stored = app.store.finding(*id).await.unwrap().unwrap();
+            assert_eq!(FindingState::replay(&events).unwrap(), stored.state);
+        }
+        let report = app.store.verify_chain(None).await.unwrap();
+        assert!(report.is_intact(), "{}: {}", db.backend, report.describe());
+        db.cleanup().await;
+    }
+}
+
+/// A command the database refuses fails alone: commands committed in the same batch are
+/// retried on their own and succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_command_does_not_fail_the_commands_batched_with_it() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let id = ingest(
+            &app,
+            vec![finding(1, Severity::Low)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .findings[0]
+            .id;
+        poison_events(&db).await;
+        let mut tasks = Vec::new();
+        for n in 0..30 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let text = if n % 6 == 0 {
+                    format!("POISON {n}")
+                } else {
+                    format!("note {n}")
+                };
+                let comment = Command::Comment { text, link: None };
+                let who = format!("u{n}");
+                (
+                    n,
+                    app.execute(
+                        id,
+                        &comment,
+                        &user(&who),
+                        Source::Slack,
+                        ts("2026-01-01T01:00:00Z"),
+                    )
+                    .await,
+                )
+            }));
+        }
+        for t in tasks {
+            let (n, outcome) = t.await.unwrap();
+            match (n % 6 == 0, outcome) {
+                (true, Err(AppError::Store(e))) => {
+                    assert!(e.to_string().contains("poisoned"), "{e}")
+                }
+                (false, Ok(o)) => assert_eq!(o.changes.len(), 1),
+                (poisoned, other) => panic!(
+                    "{}: comment {n} (poisoned: {poisoned}): {other:?}",
+                    db.backend
+                ),
+            }
+        }
+        let trail = app.store.trail(id).await.unwrap();
+        assert_eq!(
+            trail.iter().filter(|e| e.kind == "commented").count(),
+            25,
+            "{}",
+            db.backend
+        );
+        assert!(app.store.verify_chain(None).await.unwrap().is_intact());
+        db.cleanup().await;
     }
 }

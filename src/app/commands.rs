@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::batch::Job;
 use super::{App, AppError};
 use crate::domain::finding::BadFindingId;
 use crate::domain::{
@@ -53,7 +54,8 @@ pub struct CommandOutcome {
 }
 
 impl App {
-    /// Decide and record one command. A refusal changes nothing.
+    /// Decide and record one command. A refusal changes nothing. Concurrent commands are
+    /// committed together (see `app::batch`); each caller gets its own outcome.
     #[tracing::instrument(skip_all, fields(finding.id = %id, actor = %actor.reference()))]
     pub async fn execute(
         &self,
@@ -63,20 +65,17 @@ impl App {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<CommandOutcome, AppError> {
-        let now = super::stored_precision(now);
-        // Resolved before the transaction: it may ask Slack, and writers queue on the chain.
+        // Resolved before queueing: it may ask Slack, and writers queue on the chain.
         let groups = self.voter_groups(command, actor).await;
-        let mut tx = self.store.begin_write().await?;
-        let outcome = self
-            .execute_in(&mut tx, id, command, actor, source, groups, now)
-            .await?;
-        if !outcome.changes.is_empty() {
-            tx.commit().await?;
-        }
-        for c in &outcome.changes {
-            self.metrics.record_transition(c.kind());
-        }
-        Ok(outcome)
+        self.execute_queued(Job {
+            id,
+            command: command.clone(),
+            actor: actor.clone(),
+            source,
+            groups,
+            now: super::stored_precision(now),
+        })
+        .await
     }
 
     /// [`App::execute`] inside the caller's transaction, under the policy of the finding's
@@ -94,6 +93,29 @@ impl App {
         groups: Option<BTreeMap<String, Vec<String>>>,
         now: DateTime<Utc>,
     ) -> Result<CommandOutcome, AppError> {
+        let (outcome, events) = self
+            .decide_in(tx, id, command, actor, source, groups, now)
+            .await?;
+        if !events.is_empty() {
+            let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
+            self.record(tx, &refs, now).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Decide a command and save the finding's new state in the caller's transaction,
+    /// returning the events for the caller to record (alone, or with a batch's others).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn decide_in(
+        &self,
+        tx: &mut WriteTx,
+        id: FindingId,
+        command: &Command,
+        actor: &Actor,
+        source: Source,
+        groups: Option<BTreeMap<String, Vec<String>>>,
+        now: DateTime<Utc>,
+    ) -> Result<(CommandOutcome, Vec<Event>), AppError> {
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
         let command = &resolve_duplicate(tx, id, command).await?;
         let policy = self
@@ -122,10 +144,8 @@ impl App {
         }
         if !events.is_empty() {
             tx.save(id, &state, now).await?;
-            let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
-            self.record(tx, &refs, now).await?;
         }
-        Ok(CommandOutcome { id, state, changes })
+        Ok((CommandOutcome { id, state, changes }, events))
     }
 
     /// The approver groups a vote is judged by: groups that name Slack user groups list the

@@ -2,6 +2,7 @@
 //! state, ask [`crate::domain::decide`], and hand the resulting events to the store in one
 //! transaction. Workflow rules stay in the domain; SQL stays in the store.
 
+mod batch;
 mod chat;
 mod commands;
 mod github;
@@ -58,6 +59,8 @@ pub struct App {
     pub slack: Option<Arc<Slack>>,
     /// The Discord integration (REST client, interaction verifier key), when enabled.
     pub discord: Option<Arc<Discord>>,
+    /// Commands waiting to be committed together (see `batch`).
+    commands: Arc<batch::CommandQueue>,
 }
 
 impl App {
@@ -80,6 +83,7 @@ impl App {
             outbox_signal: Arc::new(Notify::new()),
             slack,
             discord,
+            commands: Arc::default(),
         }
     }
 

@@ -200,6 +200,15 @@ impl Store {
         WriteTx::begin(&self.pool, self.backend, guard).await
     }
 
+    /// [`Store::begin_write`] for a caller that already holds the write lock
+    /// ([`Store::local_write`]).
+    pub(crate) async fn begin_write_locked(
+        &self,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<WriteTx, StoreError> {
+        WriteTx::begin(&self.pool, self.backend, guard).await
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

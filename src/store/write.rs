@@ -33,7 +33,7 @@ pub struct WriteTx {
     backend: Backend,
     head_seq: i64,
     head_hash: String,
-    _local: OwnedMutexGuard<()>,
+    local: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
@@ -55,7 +55,7 @@ impl WriteTx {
             head_hash: row.try_get(1).ctx("reading the chain head")?,
             tx,
             backend,
-            _local: local,
+            local,
         })
     }
 
@@ -410,7 +410,14 @@ impl WriteTx {
     }
 
     /// Store the new head and commit everything.
-    pub async fn commit(mut self) -> Result<(), StoreError> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.commit_holding_lock().await.map(drop)
+    }
+
+    /// [`WriteTx::commit`], handing back this process's write lock instead of releasing
+    /// it, so the caller can finish (e.g. answer the commands it committed) before the next
+    /// writer starts.
+    pub(crate) async fn commit_holding_lock(mut self) -> Result<OwnedMutexGuard<()>, StoreError> {
         sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(self.head_seq)
             .bind(self.head_hash.clone())
@@ -418,6 +425,6 @@ impl WriteTx {
             .await
             .ctx("moving the chain head")?;
         self.tx.commit().await.ctx("committing")?;
-        Ok(())
+        Ok(self.local)
     }
 }
