@@ -23,6 +23,14 @@ async fn run(app: &App, id: FindingId, who: &str, cmd: Command, at: &str) {
         .unwrap_or_else(|e| panic!("{cmd:?} by {who} refused: {e}"));
 }
 
+/// One new finding, ingested at 2026-01-01T00:00:00Z.
+async fn ingest_one(app: &App, severity: Severity) -> FindingId {
+    ingest(app, vec![finding(1, severity)], "2026-01-01T00:00:00Z")
+        .await
+        .findings[0]
+        .id
+}
+
 /// Walk a high finding from new to closed-as-fixed through every stage.
 async fn close_as_fixed(app: &App, id: FindingId) {
     run(
@@ -641,14 +649,7 @@ fn raw_pool(store: &remedybot::store::Store) -> &sqlx::AnyPool {
 async fn expired_risk_acceptances_reopen() {
     for db in TestDb::all().await {
         let app = db.app().await;
-        let id = ingest(
-            &app,
-            vec![finding(1, Severity::High)],
-            "2026-01-01T00:00:00Z",
-        )
-        .await
-        .findings[0]
-            .id;
+        let id = ingest_one(&app, Severity::High).await;
         run(
             &app,
             id,
@@ -1314,14 +1315,7 @@ async fn concurrent_commands_on_many_findings_each_get_their_own_outcome() {
 async fn a_failing_command_does_not_fail_the_commands_batched_with_it() {
     for db in TestDb::all().await {
         let app = db.app().await;
-        let id = ingest(
-            &app,
-            vec![finding(1, Severity::Low)],
-            "2026-01-01T00:00:00Z",
-        )
-        .await
-        .findings[0]
-            .id;
+        let id = ingest_one(&app, Severity::Low).await;
         poison_events(&db).await;
         let mut tasks = Vec::new();
         for n in 0..30 {

@@ -29,7 +29,7 @@ use crate::store::StoreError;
 const MAX_BATCH: usize = 256;
 
 /// One command to run (see `App::execute`).
-pub(super) struct Job {
+pub(crate) struct Job {
     pub id: FindingId,
     pub command: Command,
     pub actor: Actor,
@@ -140,17 +140,7 @@ impl App {
     ) {
         let run = async {
             let mut tx = self.store.begin_write_locked(guard).await?;
-            let outcome = self
-                .execute_in(
-                    &mut tx,
-                    job.id,
-                    &job.command,
-                    &job.actor,
-                    job.source,
-                    job.groups.clone(),
-                    job.now,
-                )
-                .await?;
+            let outcome = self.execute_in(&mut tx, job).await?;
             let guard = if outcome.changes.is_empty() {
                 None // nothing written: the transaction is dropped, the lock released
             } else {
@@ -181,17 +171,7 @@ impl App {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut events: Vec<(FindingId, Event)> = Vec::new();
         for Queued { job, .. } in batch {
-            let decided = self
-                .decide_in(
-                    &mut tx,
-                    job.id,
-                    &job.command,
-                    &job.actor,
-                    job.source,
-                    job.groups.clone(),
-                    job.now,
-                )
-                .await;
+            let decided = self.decide_in(&mut tx, job).await;
             match decided {
                 Ok((outcome, new)) => {
                     events.extend(new.into_iter().map(|e| (job.id, e)));

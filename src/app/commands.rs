@@ -79,43 +79,38 @@ impl App {
     }
 
     /// [`App::execute`] inside the caller's transaction, under the policy of the finding's
-    /// route (with `groups`, when given, as its approver groups: see `voter_groups`); the
-    /// caller commits and counts the changes. A refusal writes nothing, so the transaction
-    /// stays usable.
-    #[allow(clippy::too_many_arguments)]
+    /// route (with the job's `groups`, when given, as its approver groups: see
+    /// `voter_groups`); the caller commits and counts the changes. A refusal writes nothing,
+    /// so the transaction stays usable.
     pub(super) async fn execute_in(
         &self,
         tx: &mut WriteTx,
-        id: FindingId,
-        command: &Command,
-        actor: &Actor,
-        source: Source,
-        groups: Option<BTreeMap<String, Vec<String>>>,
-        now: DateTime<Utc>,
+        job: &Job,
     ) -> Result<CommandOutcome, AppError> {
-        let (outcome, events) = self
-            .decide_in(tx, id, command, actor, source, groups, now)
-            .await?;
+        let (outcome, events) = self.decide_in(tx, job).await?;
         if !events.is_empty() {
-            let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (id, e)).collect();
-            self.record(tx, &refs, now).await?;
+            let refs: Vec<(FindingId, &Event)> = events.iter().map(|e| (job.id, e)).collect();
+            self.record(tx, &refs, job.now).await?;
         }
         Ok(outcome)
     }
 
     /// Decide a command and save the finding's new state in the caller's transaction,
     /// returning the events for the caller to record (alone, or with a batch's others).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn decide_in(
         &self,
         tx: &mut WriteTx,
-        id: FindingId,
-        command: &Command,
-        actor: &Actor,
-        source: Source,
-        groups: Option<BTreeMap<String, Vec<String>>>,
-        now: DateTime<Utc>,
+        job: &Job,
     ) -> Result<(CommandOutcome, Vec<Event>), AppError> {
+        let Job {
+            id,
+            command,
+            actor,
+            source,
+            groups,
+            now,
+        } = job;
+        let (id, source, now) = (*id, *source, *now);
         let stored = tx.finding(id).await?.ok_or(AppError::NotFound(id))?;
         let command = &resolve_duplicate(tx, id, command).await?;
         let policy = self
@@ -123,7 +118,7 @@ impl App {
             .policy_for_route(stored.state.route.as_deref());
         let policy = match groups {
             Some(groups) => Cow::Owned(Policy {
-                groups,
+                groups: groups.clone(),
                 ..policy.clone()
             }),
             None => Cow::Borrowed(policy),

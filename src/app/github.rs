@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::batch::Job;
 use super::{App, AppError, IngestOptions, Outcome};
 use crate::domain::{Command, Evidence, FindingId, Proposal, Source};
 use crate::ingest::github::{Alert, Effect};
@@ -106,12 +107,14 @@ impl App {
             match self
                 .execute_in(
                     &mut tx,
-                    outcome.finding,
-                    &command,
-                    &alert.actor,
-                    Source::Api,
-                    None,
-                    now,
+                    &Job {
+                        id: outcome.finding,
+                        command,
+                        actor: alert.actor.clone(),
+                        source: Source::Api,
+                        groups: None,
+                        now,
+                    },
                 )
                 .await
             {
