@@ -22,6 +22,14 @@ impl Platform {
             Platform::Discord => "discord",
         }
     }
+
+    /// The platform's name in messages: `Slack`, `Discord`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Slack => "Slack",
+            Platform::Discord => "Discord",
+        }
+    }
 }
 
 /// The messages kept per finding (`chat_messages.role`).

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::chat::slack::deliver::SlackDeliverer;
+use crate::chat::slack::deliver::{SlackDeliverer, SlackMessenger};
 use crate::chat::slack::render::SlackRenderer;
 
 /// Start every background job. Fails (before anything runs) when a configured chat
@@ -51,5 +51,6 @@ pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
     let render = SlackRenderer::new(slack.templates_dir.as_deref())
         .context("loading the Slack message templates")?;
     tracing::info!(api = %slack.api_url, "delivering to Slack");
-    Ok(Some(SlackDeliverer::new(app.clone(), api, render)))
+    let messenger = SlackMessenger::new(api, render, slack.messages_per_second_per_channel);
+    Ok(Some(SlackDeliverer::new(app.clone(), messenger)))
 }
