@@ -196,7 +196,11 @@ impl App {
             return Ok(());
         }
         tx.enqueue(queued, now).await?;
-        self.outbox_signal.notify_one();
+        for platform in [Platform::Slack, Platform::Discord] {
+            if queued.iter().any(|q| q.platform == platform.as_str()) {
+                self.outbox_signal.of(platform).notify_one();
+            }
+        }
         Ok(())
     }
 }

@@ -46,15 +46,32 @@ pub(crate) fn stored_precision(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
+/// One wake-up per chat platform's outbox worker.
+#[derive(Debug, Default)]
+pub struct OutboxSignal {
+    slack: Notify,
+    discord: Notify,
+}
+
+impl OutboxSignal {
+    /// What `platform`'s worker waits on.
+    pub fn of(&self, platform: Platform) -> &Notify {
+        match platform {
+            Platform::Slack => &self.slack,
+            Platform::Discord => &self.discord,
+        }
+    }
+}
+
 /// The application: settings, store and metrics, shared by every entry point.
 #[derive(Clone)]
 pub struct App {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    /// Woken when messages are queued, so the outbox worker sends them without waiting
-    /// for its next poll.
-    pub outbox_signal: Arc<Notify>,
+    /// Woken when messages are queued, so each platform's outbox worker sends them without
+    /// waiting for its next poll.
+    pub outbox_signal: Arc<OutboxSignal>,
     /// The Slack integration (Web API client, request verifier), when Slack is enabled.
     pub slack: Option<Arc<Slack>>,
     /// The Discord integration (REST client, interaction verifier key), when enabled.
@@ -80,7 +97,7 @@ impl App {
             settings: Arc::new(settings),
             store,
             metrics: Arc::new(Metrics::default()),
-            outbox_signal: Arc::new(Notify::new()),
+            outbox_signal: Arc::default(),
             slack,
             discord,
             commands: Arc::default(),

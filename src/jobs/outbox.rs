@@ -53,7 +53,7 @@ pub async fn run<D: Deliverer>(app: App, deliverer: Arc<D>, mut shutdown: watch:
         let signal = worker.app.outbox_signal.clone();
         tokio::select! {
             _ = shutdown.changed() => return,
-            _ = signal.notified() => {}
+            _ = signal.of(worker.deliverer.platform()).notified() => {}
             _ = tokio::time::sleep(wait.min(POLL)) => {}
         }
     }
