@@ -9,4 +9,5 @@ pub mod discord;
 pub mod extract;
 pub mod slack;
 pub mod tasks;
+pub mod templates;
 pub mod view;

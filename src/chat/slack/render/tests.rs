@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::samples;
 use super::*;
+use crate::chat::templates::samples::Samples;
 use crate::chat::view::fixtures::{Story, new_finding};
 use crate::chat::view::{FindingCard, OwnerRef};
+
+const SAMPLES: Samples = Samples::SLACK;
 
 fn renderer() -> SlackRenderer {
     SlackRenderer::new(None).expect("built-in templates compile")
@@ -61,35 +63,35 @@ fn scanner_card() -> FindingCard {
 #[test]
 fn golden_finding_root() {
     let r = renderer();
-    assert_golden("finding_root", &r.root(&samples::full_card()));
-    assert_golden("finding_root_minimal", &r.root(&samples::minimal_card()));
+    assert_golden("finding_root", &r.root(&SAMPLES.full_card()));
+    assert_golden("finding_root_minimal", &r.root(&Samples::minimal_card()));
     assert_golden("finding_root_scanner_text", &r.root(&scanner_card()));
 }
 
 #[test]
 fn golden_note() {
     let r = renderer();
-    let notes = samples::notes();
-    assert_golden("note", &r.note(&notes[0], samples::id()));
-    assert_golden("note_minimal", &r.note(&notes[1], samples::id()));
+    let notes = SAMPLES.notes();
+    assert_golden("note", &r.note(&notes[0], Samples::id()));
+    assert_golden("note_minimal", &r.note(&notes[1], Samples::id()));
 }
 
 #[test]
 fn golden_approval() {
     let r = renderer();
-    assert_golden("approval", &r.approval(&samples::approval(), samples::id()));
+    assert_golden("approval", &r.approval(&SAMPLES.approval(), Samples::id()));
     assert_golden(
         "approval_minimal",
-        &r.approval(&samples::minimal_approval(), samples::id()),
+        &r.approval(&Samples::minimal_approval(), Samples::id()),
     );
-    let closed = r.approval_closed(&samples::approval(), samples::id(), "approved");
+    let closed = r.approval_closed(&SAMPLES.approval(), Samples::id(), "approved");
     assert_golden("approval_closed", &closed);
 }
 
 #[test]
 fn golden_batch() {
     let r = renderer();
-    let batches = samples::batches();
+    let batches = Samples::batches();
     let big = r.batch(&batches[0]);
     assert_golden("batch", &big);
     assert_golden("batch_single", &r.batch(&batches[1]));
@@ -111,7 +113,7 @@ fn golden_text() {
 
 #[test]
 fn finding_text_cannot_ping_or_break_the_json() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.title = "<!channel> please look & fix <@U123>".into();
     card.description = "\"quoted\" \\ back\nslash @here <#C1> }]}".into();
     let m = renderer().root(&card);
@@ -131,7 +133,7 @@ fn finding_text_cannot_ping_or_break_the_json() {
 
 #[test]
 fn root_message_has_actions_for_the_finding() {
-    let m = renderer().root(&samples::full_card());
+    let m = renderer().root(&SAMPLES.full_card());
     let actions = m.blocks.iter().find(|b| b["type"] == "actions").unwrap();
     assert_eq!(actions["block_id"], "rb:actions:F-12");
     let elements = actions["elements"].as_array().unwrap();
@@ -150,7 +152,7 @@ fn root_message_has_actions_for_the_finding() {
     assert_eq!(elements[2]["type"], "users_select");
     assert!(
         renderer()
-            .root(&samples::minimal_card())
+            .root(&Samples::minimal_card())
             .blocks
             .iter()
             .all(|b| b["type"] != "actions")
@@ -159,7 +161,7 @@ fn root_message_has_actions_for_the_finding() {
 
 #[test]
 fn approvals_mention_approvers_and_offer_approve_and_reject() {
-    let m = renderer().approval(&samples::approval(), samples::id());
+    let m = renderer().approval(&SAMPLES.approval(), Samples::id());
     let all = json_text(&m);
     assert!(all.contains("<@U0SEC1>, <@U0SEC2>"));
     assert!(
@@ -173,14 +175,14 @@ fn approvals_mention_approvers_and_offer_approve_and_reject() {
     assert_eq!(buttons[1]["action_id"], "rb:reject");
     assert_eq!(buttons[1]["style"], "danger");
     assert_eq!(buttons[1]["value"], "F-12");
-    let closed = renderer().approval_closed(&samples::approval(), samples::id(), "rejected");
+    let closed = renderer().approval_closed(&SAMPLES.approval(), Samples::id(), "rejected");
     assert!(closed.blocks.iter().all(|b| b["type"] != "actions"));
     assert!(json_text(&closed).contains("*Outcome:* rejected"));
 }
 
 #[test]
 fn mentions_need_a_valid_slack_user_id() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.owner = Some(OwnerRef::parse("slack:U1<!here>"));
     let all = json_text(&renderer().root(&card));
     assert!(all.contains("slack:U1&lt;!here&gt;"));
@@ -190,7 +192,7 @@ fn mentions_need_a_valid_slack_user_id() {
 
 #[test]
 fn a_long_description_is_cut_with_a_pointer_to_the_full_text() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.description = "&x".repeat(5000);
     card.title = "t".repeat(400);
     let m = renderer().root(&card);
@@ -257,8 +259,8 @@ fn an_override_directory_replaces_a_template() {
     let r = SlackRenderer::new(Some(dir.path())).unwrap();
     assert_eq!(r.text("a < b").text, "custom: a &lt; b");
     assert_eq!(
-        r.root(&samples::full_card()),
-        renderer().root(&samples::full_card())
+        r.root(&SAMPLES.full_card()),
+        renderer().root(&SAMPLES.full_card())
     );
 }
 
@@ -323,7 +325,7 @@ fn an_override_failing_on_unusual_data_falls_back_to_the_built_in() {
     let odd = r#"{"text": "{{#if (eq severity "critical")}}{{nope}}{{/if}}x", "blocks": []}"#;
     let dir = override_dir(&[("finding_root.json.hbs", odd)]);
     let r = SlackRenderer::new(Some(dir.path())).unwrap();
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     assert_eq!(r.root(&card).text, "x");
     card.severity = "critical".into();
     assert_eq!(r.root(&card), renderer().root(&card));
