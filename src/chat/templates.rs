@@ -13,6 +13,8 @@
 //! stops startup with an error naming the file rather than failing the first notification.
 
 pub mod samples;
+#[cfg(test)]
+pub mod testing;
 pub mod text;
 
 use std::marker::PhantomData;
@@ -168,12 +170,11 @@ pub enum RenderError {
     Shape { template: String, message: String },
 }
 
-/// `{{mention owner}}`: the platform's mention for one of its users (an
-/// [`crate::chat::view::OwnerRef`] or a `platform:id` string), escaped text for anyone
-/// else, nothing for null.
-struct MentionHelper<P>(PhantomData<fn() -> P>);
+/// A helper that writes `f(its parameter)` as is: `f` does the escaping. A missing
+/// parameter is an error naming it (strict mode).
+pub struct WriteHelper(pub &'static str, pub fn(&Value) -> String);
 
-impl<P: Platform> HelperDef for MentionHelper<P> {
+impl HelperDef for WriteHelper {
     fn call<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -184,25 +185,40 @@ impl<P: Platform> HelperDef for MentionHelper<P> {
     ) -> HelperResult {
         let param = h
             .param(0)
-            .ok_or(RenderErrorReason::ParamNotFoundForIndex("mention", 0))?;
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex(self.0, 0))?;
         if param.is_value_missing() {
             return Err(RenderErrorReason::MissingVariable(param.relative_path().cloned()).into());
         }
-        let text = match param.value() {
-            Value::Null => String::new(),
-            Value::Object(o) => {
-                let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default();
-                if field("kind") == "user" {
-                    mention_text::<P>(field("text"))
-                } else {
-                    P::escape(field("text"))
-                }
-            }
-            Value::String(s) => mention_text::<P>(s),
-            other => P::escape(&other.to_string()),
-        };
-        out.write(&text)?;
+        out.write(&(self.1)(param.value()))?;
         Ok(())
+    }
+}
+
+/// A template value as text: strings as they are, null as nothing, anything else as JSON.
+pub fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `{{mention owner}}`: the platform's mention for one of its users (an
+/// [`crate::chat::view::OwnerRef`] or a `platform:id` string), escaped text for anyone
+/// else, nothing for null.
+fn mention<P: Platform>(who: &Value) -> String {
+    match who {
+        Value::Null => String::new(),
+        Value::Object(o) => {
+            let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default();
+            if field("kind") == "user" {
+                mention_text::<P>(field("text"))
+            } else {
+                P::escape(field("text"))
+            }
+        }
+        Value::String(s) => mention_text::<P>(s),
+        other => P::escape(&other.to_string()),
     }
 }
 
@@ -220,7 +236,7 @@ fn registry<P: Platform>() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(P::escape);
-    hb.register_helper("mention", Box::new(MentionHelper::<P>(PhantomData)));
+    hb.register_helper("mention", Box::new(WriteHelper("mention", mention::<P>)));
     P::register_helpers(&mut hb);
     hb
 }

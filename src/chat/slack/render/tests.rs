@@ -1,14 +1,12 @@
 //! Golden tests for every built-in template, escaping, Block Kit limits and overrides.
 //! `UPDATE_GOLDEN=1 cargo test --lib chat::slack` rewrites `tests/golden/slack/*.json`.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
 
 use super::*;
 use crate::chat::templates::samples::Samples;
-use crate::chat::view::fixtures::{Story, new_finding};
-use crate::chat::view::{FindingCard, OwnerRef};
+use crate::chat::templates::testing::{self, override_dir, scanner_card};
+use crate::chat::view::OwnerRef;
 
 const SAMPLES: Samples = Samples::SLACK;
 
@@ -16,48 +14,14 @@ fn renderer() -> SlackRenderer {
     SlackRenderer::new(None).expect("built-in templates compile")
 }
 
-fn golden_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/slack")
-        .join(format!("{name}.json"))
-}
-
 /// Compare with the checked-in file, or rewrite it when `UPDATE_GOLDEN=1`.
 fn assert_golden(name: &str, message: &SlackMessage) {
-    let path = golden_path(name);
-    let actual = serde_json::to_string_pretty(message).unwrap() + "\n";
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        actual == expected,
-        "{name} differs from {}; if the change is intended, rerun with UPDATE_GOLDEN=1 and \
-         review the diff.\n--- actual ---\n{actual}",
-        path.display()
-    );
+    testing::assert_golden("slack", name, message);
 }
 
 /// The whole message as JSON text, for `contains` checks.
 fn json_text(m: &SlackMessage) -> String {
     serde_json::to_string(m).unwrap()
-}
-
-/// A title and description from real scanner output (SARIF message texts), with `<`, `'`,
-/// `{0}` and backticks: `sarif-sdk_ContrastSecurity_WebGoat.sarif` and
-/// `defectdojo_taint-python-report.sarif` in the shared corpus.
-fn scanner_card() -> FindingCard {
-    let story = Story::new(new_finding(
-        "The configuration in '{0}' has 'httpOnlyCookies' set to 'false' in an <httpCookies> section.",
-        "Possibility for Cross-site scripting (XSS) when the http data at `value in display_tags.py:72` is returned to the user via `display_tags.py:74` without sanitization.",
-    ));
-    FindingCard::from_state(story.id, &story.state, story.now)
 }
 
 #[test]
@@ -243,14 +207,6 @@ fn limits_cap_fields_buttons_and_the_number_of_blocks() {
     assert!(limits::finish(json!([]), None).is_err());
 }
 
-fn override_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, body) in files {
-        std::fs::write(dir.path().join(name), body).unwrap();
-    }
-    dir
-}
-
 const CUSTOM_TEXT: &str = r#"{"text": "custom: {{text}}", "blocks": []}"#;
 
 #[test]
@@ -265,10 +221,7 @@ fn an_override_directory_replaces_a_template() {
 }
 
 fn override_error(files: &[(&str, &str)]) -> String {
-    let dir = override_dir(files);
-    SlackRenderer::new(Some(dir.path()))
-        .unwrap_err()
-        .to_string()
+    testing::override_error::<SlackTemplates>(files)
 }
 
 #[test]
@@ -333,18 +286,9 @@ fn an_override_failing_on_unusual_data_falls_back_to_the_built_in() {
 
 #[test]
 fn every_finding_of_a_real_sarif_log_renders_to_valid_block_kit() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/findings/sarif/sarif-sdk_ContrastSecurity_WebGoat.sarif");
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("skipped: {} not present", path.display());
-        return;
-    };
-    let findings = crate::ingest::sarif::parse(&bytes).unwrap();
-    assert!(!findings.is_empty());
     let r = renderer();
-    for f in findings {
-        let story = Story::new(f);
-        let m = r.root(&FindingCard::from_state(story.id, &story.state, story.now));
+    for card in testing::sarif_cards() {
+        let m = r.root(&card);
         let all = json_text(&m);
         let without_mentions = all.replace("<@U0OWNER>", "");
         assert!(!without_mentions.contains('<'), "{all}");
