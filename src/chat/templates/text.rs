@@ -51,3 +51,33 @@ pub fn truncate_with(
 pub fn truncate_chars(s: &str, max: usize, suffix: &str) -> String {
     truncate_with(s, max, suffix, byte_index_of_char)
 }
+
+/// The end of a cut text: `… (truncated — full text: `remedybot show F-12`)`, the id as
+/// `show_id` writes it in a code span.
+pub fn truncated_pointer(id: Option<&str>, show_id: fn(&str) -> String) -> String {
+    match id {
+        Some(id) => format!(
+            "… (truncated — full text: `remedybot show {}`)",
+            show_id(id)
+        ),
+        None => "… (truncated)".into(),
+    }
+}
+
+/// ` Full text: `remedybot show F-12`.` after a note that something was left out.
+pub fn full_text_pointer(id: Option<&str>, show_id: fn(&str) -> String) -> String {
+    id.map_or(String::new(), |id| {
+        format!(" Full text: `remedybot show {}`.", show_id(id))
+    })
+}
+
+/// What a message says when no template renders: a pointer at the CLI.
+pub fn unrenderable_text(id: Option<&str>, show_id: fn(&str) -> String) -> String {
+    match id {
+        Some(id) => format!(
+            "remedybot could not render this message; see `remedybot show {}`",
+            show_id(id)
+        ),
+        None => "remedybot could not render this message".into(),
+    }
+}

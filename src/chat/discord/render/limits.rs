@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 
 use super::components;
 use crate::chat::discord::escape::{ZWSP, code, truncate_markdown};
-use crate::chat::templates::text::truncate_chars;
+use crate::chat::templates::text::{
+    full_text_pointer, truncate_chars, truncated_pointer, unrenderable_text,
+};
 
 /// `content`.
 pub const CONTENT: usize = 2000;
@@ -27,17 +29,12 @@ const KEYS: [&str; 3] = ["content", "embeds", "components"];
 
 /// Where the full text is: `` `remedybot show F-12` ``.
 fn pointer(id: Option<&str>) -> String {
-    match id {
-        Some(id) => format!("… (truncated — full text: `remedybot show {}`)", code(id)),
-        None => "… (truncated)".into(),
-    }
+    truncated_pointer(id, code)
 }
 
 /// ` Full text: `remedybot show F-12`.` after a note that something was left out.
 fn full_text(id: Option<&str>) -> String {
-    id.map_or(String::new(), |id| {
-        format!(" Full text: `remedybot show {}`.", code(id))
-    })
+    full_text_pointer(id, code)
 }
 
 /// A rendered template's JSON as a message body within Discord's limits (`content`,
@@ -97,13 +94,7 @@ pub fn finish(value: Value, id: Option<&str>) -> Result<Value, String> {
 
 /// The last resort when no template renders: a pointer at the CLI.
 pub fn unrenderable(id: Option<&str>) -> Value {
-    let content = match id {
-        Some(id) => format!(
-            "remedybot could not render this message; see `remedybot show {}`",
-            code(id)
-        ),
-        None => "remedybot could not render this message".into(),
-    };
+    let content = unrenderable_text(id, code);
     json!({"content": content, "embeds": [], "components": []})
 }
 
