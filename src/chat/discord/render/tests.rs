@@ -11,6 +11,8 @@ use crate::chat::discord::escape::has_unescaped;
 use crate::chat::templates::samples::Samples;
 use crate::chat::templates::testing::{self, override_dir, scanner_card};
 
+mod shapes;
+
 const SAMPLES: Samples = Samples::DISCORD;
 const OWNER: &str = "100000000000000001";
 
@@ -204,31 +206,6 @@ fn every_custom_id_is_short_and_unique() {
     assert!(components::arrange(vec![escaped]).is_err());
 }
 
-#[test]
-fn components_are_put_into_rows_of_five() {
-    let button = |i: usize| json!({"type": 2, "style": 2, "label": "b".repeat(90), "custom_id": format!("rb:b{i}:F-1")});
-    let select = |i: usize| json!({"type": 5, "custom_id": format!("rb:s{i}:F-1")});
-    let mut items: Vec<Value> = (0..7).map(button).collect();
-    items.push(select(0));
-    items.push(json!({"type": 1, "components": (7..9).map(button).collect::<Vec<_>>()}));
-    items.extend((1..4).map(select));
-    let rows = components::arrange(items).unwrap();
-    let sizes: Vec<usize> = rows
-        .iter()
-        .map(|r| r["components"].as_array().unwrap().len())
-        .collect();
-    assert_eq!(sizes, [5, 2, 1, 2, 1], "at most five rows, selects alone");
-    assert_eq!(
-        rows[0]["components"][0]["label"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .count(),
-        80
-    );
-    assert!(components::arrange(vec![json!({"type": 4, "custom_id": "rb:x"})]).is_err());
-}
-
 const NASTY: &str = "@everyone @here <@&123456789012345678> <@!42> <@42> <#1> </cmd:1> \
                      <t:1700000000:R> [click](https://evil.example) **x** ||y|| `z`\n# H1\n> q";
 
@@ -337,7 +314,7 @@ fn long_text_is_cut_within_limits_with_a_pointer() {
     assert!(content.ends_with("`remedybot show F-12`)"), "{content}");
 }
 
-fn embed_text_total(body: &Value) -> usize {
+pub(super) fn embed_text_total(body: &Value) -> usize {
     let n = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
     body["embeds"]
         .as_array()
@@ -352,51 +329,6 @@ fn embed_text_total(body: &Value) -> usize {
                 })
         })
         .sum()
-}
-
-#[test]
-fn limits_cap_embeds_fields_and_total_text() {
-    let field = json!({"name": "n".repeat(300), "value": "v".repeat(2000)});
-    let embed = json!({
-        "title": "", "description": "d".repeat(5000),
-        "footer": {"text": "f".repeat(3000)},
-        "fields": vec![field; 30],
-    });
-    let body = limits::finish(
-        json!({"content": "c".repeat(2500), "embeds": vec![embed; 12]}),
-        Some("F-3"),
-    )
-    .unwrap();
-    let embeds = body["embeds"].as_array().unwrap();
-    assert_eq!(embeds.len(), limits::MAX_EMBEDS);
-    assert!(
-        embeds[0].get("title").is_none(),
-        "empty titles are left out"
-    );
-    assert_eq!(
-        embeds[0]["fields"].as_array().unwrap().len(),
-        limits::MAX_FIELDS
-    );
-    let last = embeds[0]["fields"][24]["value"].as_str().unwrap();
-    assert!(last.starts_with("6 more fields were left out"), "{last}");
-    assert!(
-        embed_text_total(&body) <= EMBED_TOTAL,
-        "{}",
-        embed_text_total(&body)
-    );
-    let content = body["content"].as_str().unwrap();
-    assert!(content.chars().count() <= CONTENT);
-    assert!(
-        body.get("allowed_mentions").is_none(),
-        "the renderer adds it"
-    );
-    let err = limits::finish(
-        json!({"content": "x", "allowed_mentions": {"parse": ["everyone"]}}),
-        None,
-    );
-    assert!(err.unwrap_err().contains("allowed_mentions"));
-    assert!(limits::finish(json!({"content": ""}), None).is_err());
-    assert!(limits::finish(json!([]), None).is_err());
 }
 
 #[test]
