@@ -10,4 +10,5 @@ pub mod extract;
 pub mod outbox;
 pub mod slack;
 pub mod tasks;
+pub mod templates;
 pub mod view;

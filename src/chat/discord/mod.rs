@@ -3,6 +3,9 @@
 //! interactions and messages, the gateway).
 
 pub mod api;
+pub mod deliver;
+pub mod escape;
+pub mod render;
 
 use std::future::Future;
 

@@ -9,6 +9,8 @@
 //! plain text today; the zero-width joiner we add after `@` in `@channel`, `@here` and
 //! `@everyone` keeps it that way should a future template or API call turn parsing on.
 
+use crate::chat::templates::text::{cut_point, truncate_with};
+
 /// The invisible character inserted after `@` in broadcast words.
 const ZWJ: char = '\u{200D}';
 
@@ -71,45 +73,14 @@ pub fn unescape_mrkdwn(s: &str) -> String {
     out
 }
 
-/// At most `max` characters (not bytes: Slack's limits count characters) of `s`; when `s`
-/// is longer, its start followed by `suffix`, the whole within `max`. Never splits a
-/// character.
-pub fn truncate_chars(s: &str, max: usize, suffix: &str) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let suffix_len = suffix.chars().count();
-    if suffix_len >= max {
-        return suffix.chars().take(max).collect();
-    }
-    let end = byte_index_of_char(s, max - suffix_len);
-    format!("{}{suffix}", &s[..end])
-}
+pub use crate::chat::templates::text::truncate_chars;
 
 /// [`truncate_chars`] for text that is already escaped: the cut also never splits an entity
 /// (`&amp;`) or a control sequence (`<@U123>`), which Slack would otherwise show half-raw.
 pub fn truncate_mrkdwn(s: &str, max: usize, suffix: &str) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let suffix_len = suffix.chars().count();
-    if suffix_len >= max {
-        return suffix.chars().take(max).collect();
-    }
-    let mut end = byte_index_of_char(s, max - suffix_len);
-    for (open, close) in [('&', ';'), ('<', '>')] {
-        let head = &s[..end];
-        if let Some(at) = head.rfind(open)
-            && !head[at..].contains(close)
-        {
-            end = at;
-        }
-    }
-    format!("{}{suffix}", &s[..end])
-}
-
-fn byte_index_of_char(s: &str, n: usize) -> usize {
-    s.char_indices().nth(n).map_or(s.len(), |(i, _)| i)
+    truncate_with(s, max, suffix, |s, keep| {
+        cut_point(s, keep, &[('&', ';'), ('<', '>')])
+    })
 }
 
 /// Whether `id` looks like a Slack user id (`U…` or, for Enterprise Grid, `W…`).
@@ -134,6 +105,8 @@ pub fn mention(user_id: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use crate::chat::templates::testing;
 
     #[test]
     fn slack_control_sequences_are_escaped() {
@@ -182,25 +155,9 @@ mod tests {
     }
 
     fn tricky() -> impl Strategy<Value = String> {
-        prop::collection::vec(
-            prop_oneof![
-                Just("<".to_string()),
-                Just(">".to_string()),
-                Just("&".to_string()),
-                Just("@".to_string()),
-                Just("!".to_string()),
-                Just("#".to_string()),
-                Just("channel".to_string()),
-                Just("HERE".to_string()),
-                Just("everyone".to_string()),
-                Just("\u{200D}".to_string()),
-                Just("amp;".to_string()),
-                Just("lt;".to_string()),
-                any::<char>().prop_map(String::from),
-            ],
-            0..40,
-        )
-        .prop_map(|parts| parts.concat())
+        testing::tricky(&[
+            "<", ">", "&", "@", "!", "#", "channel", "HERE", "everyone", "\u{200D}", "amp;", "lt;",
+        ])
     }
 
     proptest! {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::SlackMessage;
 use crate::chat::slack::escape::{escape_mrkdwn, truncate_mrkdwn};
+use crate::chat::templates::text::{full_text_pointer, truncated_pointer, unrenderable_text};
 
 /// `text` of a section block and of context elements.
 pub const SECTION_TEXT: usize = 3000;
@@ -21,13 +22,7 @@ pub const FALLBACK_TEXT: usize = 3000;
 
 /// Where the full text is: `` `remedybot show F-12` ``.
 fn pointer(id: Option<&str>) -> String {
-    match id {
-        Some(id) => format!(
-            "… (truncated — full text: `remedybot show {}`)",
-            escape_mrkdwn(id)
-        ),
-        None => "… (truncated)".into(),
-    }
+    truncated_pointer(id, escape_mrkdwn)
 }
 
 /// A rendered template's JSON as a message within Slack's limits; `Err` says what is wrong
@@ -56,9 +51,7 @@ pub fn finish(value: Value, id: Option<&str>) -> Result<SlackMessage, String> {
     if blocks.len() > MAX_BLOCKS {
         let left_out = blocks.len() - (MAX_BLOCKS - 1);
         blocks.truncate(MAX_BLOCKS - 1);
-        let full = id.map_or(String::new(), |id| {
-            format!(" Full text: `remedybot show {}`.", escape_mrkdwn(id))
-        });
+        let full = full_text_pointer(id, escape_mrkdwn);
         blocks.push(context(&format!(
             "{left_out} more blocks were left out: Slack shows at most {MAX_BLOCKS}.{full}"
         )));
@@ -71,13 +64,7 @@ pub fn finish(value: Value, id: Option<&str>) -> Result<SlackMessage, String> {
 
 /// The last resort when no template renders: a pointer at the CLI.
 pub fn unrenderable(id: Option<&str>) -> SlackMessage {
-    let text = match id {
-        Some(id) => format!(
-            "remedybot could not render this message; see `remedybot show {}`",
-            escape_mrkdwn(id)
-        ),
-        None => "remedybot could not render this message".into(),
-    };
+    let text = unrenderable_text(id, escape_mrkdwn);
     SlackMessage {
         blocks: vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})],
         text,

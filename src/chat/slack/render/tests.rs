@@ -1,45 +1,22 @@
 //! Golden tests for every built-in template, escaping, Block Kit limits and overrides.
 //! `UPDATE_GOLDEN=1 cargo test --lib chat::slack` rewrites `tests/golden/slack/*.json`.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
 
-use super::samples;
 use super::*;
-use crate::chat::view::fixtures::{Story, new_finding};
-use crate::chat::view::{FindingCard, OwnerRef};
+use crate::chat::templates::samples::Samples;
+use crate::chat::templates::testing::{self, override_dir, scanner_card};
+use crate::chat::view::OwnerRef;
+
+const SAMPLES: Samples = Samples::SLACK;
 
 fn renderer() -> SlackRenderer {
     SlackRenderer::new(None).expect("built-in templates compile")
 }
 
-fn golden_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/slack")
-        .join(format!("{name}.json"))
-}
-
 /// Compare with the checked-in file, or rewrite it when `UPDATE_GOLDEN=1`.
 fn assert_golden(name: &str, message: &SlackMessage) {
-    let path = golden_path(name);
-    let actual = serde_json::to_string_pretty(message).unwrap() + "\n";
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        actual == expected,
-        "{name} differs from {}; if the change is intended, rerun with UPDATE_GOLDEN=1 and \
-         review the diff.\n--- actual ---\n{actual}",
-        path.display()
-    );
+    testing::assert_golden("slack", name, message);
 }
 
 /// The whole message as JSON text, for `contains` checks.
@@ -47,49 +24,38 @@ fn json_text(m: &SlackMessage) -> String {
     serde_json::to_string(m).unwrap()
 }
 
-/// A title and description from real scanner output (SARIF message texts), with `<`, `'`,
-/// `{0}` and backticks: `sarif-sdk_ContrastSecurity_WebGoat.sarif` and
-/// `defectdojo_taint-python-report.sarif` in the shared corpus.
-fn scanner_card() -> FindingCard {
-    let story = Story::new(new_finding(
-        "The configuration in '{0}' has 'httpOnlyCookies' set to 'false' in an <httpCookies> section.",
-        "Possibility for Cross-site scripting (XSS) when the http data at `value in display_tags.py:72` is returned to the user via `display_tags.py:74` without sanitization.",
-    ));
-    FindingCard::from_state(story.id, &story.state, story.now)
-}
-
 #[test]
 fn golden_finding_root() {
     let r = renderer();
-    assert_golden("finding_root", &r.root(&samples::full_card()));
-    assert_golden("finding_root_minimal", &r.root(&samples::minimal_card()));
+    assert_golden("finding_root", &r.root(&SAMPLES.full_card()));
+    assert_golden("finding_root_minimal", &r.root(&Samples::minimal_card()));
     assert_golden("finding_root_scanner_text", &r.root(&scanner_card()));
 }
 
 #[test]
 fn golden_note() {
     let r = renderer();
-    let notes = samples::notes();
-    assert_golden("note", &r.note(&notes[0], samples::id()));
-    assert_golden("note_minimal", &r.note(&notes[1], samples::id()));
+    let notes = SAMPLES.notes();
+    assert_golden("note", &r.note(&notes[0], Samples::id()));
+    assert_golden("note_minimal", &r.note(&notes[1], Samples::id()));
 }
 
 #[test]
 fn golden_approval() {
     let r = renderer();
-    assert_golden("approval", &r.approval(&samples::approval(), samples::id()));
+    assert_golden("approval", &r.approval(&SAMPLES.approval(), Samples::id()));
     assert_golden(
         "approval_minimal",
-        &r.approval(&samples::minimal_approval(), samples::id()),
+        &r.approval(&Samples::minimal_approval(), Samples::id()),
     );
-    let closed = r.approval_closed(&samples::approval(), samples::id(), "approved");
+    let closed = r.approval_closed(&SAMPLES.approval(), Samples::id(), "approved");
     assert_golden("approval_closed", &closed);
 }
 
 #[test]
 fn golden_batch() {
     let r = renderer();
-    let batches = samples::batches();
+    let batches = Samples::batches();
     let big = r.batch(&batches[0]);
     assert_golden("batch", &big);
     assert_golden("batch_single", &r.batch(&batches[1]));
@@ -111,7 +77,7 @@ fn golden_text() {
 
 #[test]
 fn finding_text_cannot_ping_or_break_the_json() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.title = "<!channel> please look & fix <@U123>".into();
     card.description = "\"quoted\" \\ back\nslash @here <#C1> }]}".into();
     let m = renderer().root(&card);
@@ -131,7 +97,7 @@ fn finding_text_cannot_ping_or_break_the_json() {
 
 #[test]
 fn root_message_has_actions_for_the_finding() {
-    let m = renderer().root(&samples::full_card());
+    let m = renderer().root(&SAMPLES.full_card());
     let actions = m.blocks.iter().find(|b| b["type"] == "actions").unwrap();
     assert_eq!(actions["block_id"], "rb:actions:F-12");
     let elements = actions["elements"].as_array().unwrap();
@@ -150,7 +116,7 @@ fn root_message_has_actions_for_the_finding() {
     assert_eq!(elements[2]["type"], "users_select");
     assert!(
         renderer()
-            .root(&samples::minimal_card())
+            .root(&Samples::minimal_card())
             .blocks
             .iter()
             .all(|b| b["type"] != "actions")
@@ -159,7 +125,7 @@ fn root_message_has_actions_for_the_finding() {
 
 #[test]
 fn approvals_mention_approvers_and_offer_approve_and_reject() {
-    let m = renderer().approval(&samples::approval(), samples::id());
+    let m = renderer().approval(&SAMPLES.approval(), Samples::id());
     let all = json_text(&m);
     assert!(all.contains("<@U0SEC1>, <@U0SEC2>"));
     assert!(
@@ -173,14 +139,14 @@ fn approvals_mention_approvers_and_offer_approve_and_reject() {
     assert_eq!(buttons[1]["action_id"], "rb:reject");
     assert_eq!(buttons[1]["style"], "danger");
     assert_eq!(buttons[1]["value"], "F-12");
-    let closed = renderer().approval_closed(&samples::approval(), samples::id(), "rejected");
+    let closed = renderer().approval_closed(&SAMPLES.approval(), Samples::id(), "rejected");
     assert!(closed.blocks.iter().all(|b| b["type"] != "actions"));
     assert!(json_text(&closed).contains("*Outcome:* rejected"));
 }
 
 #[test]
 fn mentions_need_a_valid_slack_user_id() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.owner = Some(OwnerRef::parse("slack:U1<!here>"));
     let all = json_text(&renderer().root(&card));
     assert!(all.contains("slack:U1&lt;!here&gt;"));
@@ -190,7 +156,7 @@ fn mentions_need_a_valid_slack_user_id() {
 
 #[test]
 fn a_long_description_is_cut_with_a_pointer_to_the_full_text() {
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     card.description = "&x".repeat(5000);
     card.title = "t".repeat(400);
     let m = renderer().root(&card);
@@ -241,14 +207,6 @@ fn limits_cap_fields_buttons_and_the_number_of_blocks() {
     assert!(limits::finish(json!([]), None).is_err());
 }
 
-fn override_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, body) in files {
-        std::fs::write(dir.path().join(name), body).unwrap();
-    }
-    dir
-}
-
 const CUSTOM_TEXT: &str = r#"{"text": "custom: {{text}}", "blocks": []}"#;
 
 #[test]
@@ -257,16 +215,13 @@ fn an_override_directory_replaces_a_template() {
     let r = SlackRenderer::new(Some(dir.path())).unwrap();
     assert_eq!(r.text("a < b").text, "custom: a &lt; b");
     assert_eq!(
-        r.root(&samples::full_card()),
-        renderer().root(&samples::full_card())
+        r.root(&SAMPLES.full_card()),
+        renderer().root(&SAMPLES.full_card())
     );
 }
 
 fn override_error(files: &[(&str, &str)]) -> String {
-    let dir = override_dir(files);
-    SlackRenderer::new(Some(dir.path()))
-        .unwrap_err()
-        .to_string()
+    testing::override_error::<SlackTemplates>(files)
 }
 
 #[test]
@@ -323,7 +278,7 @@ fn an_override_failing_on_unusual_data_falls_back_to_the_built_in() {
     let odd = r#"{"text": "{{#if (eq severity "critical")}}{{nope}}{{/if}}x", "blocks": []}"#;
     let dir = override_dir(&[("finding_root.json.hbs", odd)]);
     let r = SlackRenderer::new(Some(dir.path())).unwrap();
-    let mut card = samples::full_card();
+    let mut card = SAMPLES.full_card();
     assert_eq!(r.root(&card).text, "x");
     card.severity = "critical".into();
     assert_eq!(r.root(&card), renderer().root(&card));
@@ -331,18 +286,9 @@ fn an_override_failing_on_unusual_data_falls_back_to_the_built_in() {
 
 #[test]
 fn every_finding_of_a_real_sarif_log_renders_to_valid_block_kit() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/findings/sarif/sarif-sdk_ContrastSecurity_WebGoat.sarif");
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("skipped: {} not present", path.display());
-        return;
-    };
-    let findings = crate::ingest::sarif::parse(&bytes).unwrap();
-    assert!(!findings.is_empty());
     let r = renderer();
-    for f in findings {
-        let story = Story::new(f);
-        let m = r.root(&FindingCard::from_state(story.id, &story.state, story.now));
+    for card in testing::sarif_cards() {
+        let m = r.root(&card);
         let all = json_text(&m);
         let without_mentions = all.replace("<@U0OWNER>", "");
         assert!(!without_mentions.contains('<'), "{all}");
