@@ -110,6 +110,9 @@ impl App {
         if self.settings.slack.enabled() {
             out.push(Platform::Slack);
         }
+        if self.settings.discord.enabled() {
+            out.push(Platform::Discord);
+        }
         out
     }
 }

@@ -62,7 +62,7 @@ pub fn thread_home(
         .and_then(|r| r.channels(platform.as_str()).first().cloned())
         .or_else(|| match platform {
             Platform::Slack => settings.slack.default_channel.clone(),
-            Platform::Discord => None,
+            Platform::Discord => settings.discord.default_channel.clone(),
         })
 }
 

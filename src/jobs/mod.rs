@@ -10,6 +10,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::chat::discord::deliver::{DiscordDeliverer, DiscordMessenger};
+use crate::chat::discord::render::DiscordRenderer;
 use crate::chat::slack::deliver::{SlackDeliverer, SlackMessenger};
 use crate::chat::slack::render::SlackRenderer;
 
@@ -18,6 +20,13 @@ use crate::chat::slack::render::SlackRenderer;
 pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let mut jobs = Vec::new();
     if let Some(deliverer) = slack_deliverer(&app)? {
+        jobs.push(tokio::spawn(outbox::run(
+            app.clone(),
+            Arc::new(deliverer),
+            shutdown.clone(),
+        )));
+    }
+    if let Some(deliverer) = discord_deliverer(&app)? {
         jobs.push(tokio::spawn(outbox::run(
             app.clone(),
             Arc::new(deliverer),
@@ -53,4 +62,21 @@ pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
     tracing::info!(api = %slack.api_url, "delivering to Slack");
     let messenger = SlackMessenger::new(api, render, slack.messages_per_second_per_channel);
     Ok(Some(SlackDeliverer::new(app.clone(), messenger)))
+}
+
+/// The Discord outbox deliverer, when `DISCORD_BOT_TOKEN` is set.
+pub fn discord_deliverer(app: &App) -> anyhow::Result<Option<DiscordDeliverer>> {
+    let settings = &app.settings.discord;
+    let Some(discord) = &app.discord else {
+        return Ok(None);
+    };
+    let render = DiscordRenderer::new(settings.templates_dir.as_deref())
+        .context("loading the Discord message templates")?;
+    tracing::info!(api = %settings.api_url, "delivering to Discord");
+    let messenger = DiscordMessenger::new(
+        discord.api.clone(),
+        render,
+        settings.messages_per_second_per_channel,
+    );
+    Ok(Some(DiscordDeliverer::new(app.clone(), messenger)))
 }
