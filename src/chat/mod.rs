@@ -7,6 +7,7 @@ pub mod deliver;
 pub mod delivery;
 pub mod discord;
 pub mod extract;
+pub mod inbound;
 pub mod outbox;
 pub mod slack;
 pub mod tasks;

@@ -216,7 +216,12 @@ impl Messenger for DiscordMessenger {
         };
         let reply = self
             .api
-            .call("edit message", route, LightMethod::Patch, Some(&message.body))
+            .call(
+                "edit message",
+                route,
+                LightMethod::Patch,
+                Some(&message.body),
+            )
             .await?;
         honour_bucket(reply.pause).await;
         Ok(())

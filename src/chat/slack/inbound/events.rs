@@ -12,12 +12,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{InboundError, Reply};
-use crate::app::{App, AppError, IngestOptions};
+use crate::app::{App, AppError};
 use crate::chat::delivery::Platform;
-use crate::chat::extract::{ChatPost, Extracted};
+use crate::chat::extract::ChatPost;
+use crate::chat::inbound;
 use crate::chat::slack::Slack;
 use crate::chat::slack::deliver::METADATA_EVENT_TYPE;
-use crate::domain::{Actor, Command, FindingId, Refusal, Source, Stage};
+use crate::domain::{Actor, FindingId};
 use crate::store::ChatMessage;
 
 /// Answer one Events API request (body already verified).
@@ -150,12 +151,12 @@ pub async fn on_channel_message(
         return Ok(());
     }
     // Extraction is pure and cheap; only a message a rule reads costs a look at who we are.
-    let Some(Extracted { rule, finding }) = listeners.extract(&post) else {
+    let Some(extracted) = listeners.extract(&post) else {
         return Ok(());
     };
     if posted_by_remedybot(slack, event).await {
         tracing::debug!(
-            rule,
+            rule = extracted.rule,
             channel = post.channel,
             ts,
             "own message not read as an alert"
@@ -171,31 +172,12 @@ pub async fn on_channel_message(
     let name = Some(post.author.name.as_str())
         .filter(|n| !n.is_empty())
         .unwrap_or(author);
-    let actor = Actor::new("slack", author, name);
-    let options = IngestOptions {
-        anchor: Some((
-            Platform::Slack,
-            ChatMessage {
-                channel: post.channel.clone(),
-                message_ref: ts.to_string(),
-            },
-        )),
-        ..IngestOptions::default()
+    let alert = ChatMessage {
+        channel: post.channel.clone(),
+        message_ref: ts.to_string(),
     };
-    let outcome = app
-        .ingest_with(vec![finding], &options, &actor, Source::Slack, now)
-        .await?;
-    for item in &outcome.findings {
-        tracing::info!(
-            rule,
-            channel = post.channel,
-            ts,
-            finding.id = %item.id,
-            outcome = item.outcome.as_str(),
-            "alert message read as a finding"
-        );
-    }
-    Ok(())
+    let actor = Actor::new("slack", author, name);
+    inbound::read_alert(app, Platform::Slack, extracted, alert, &actor, now).await
 }
 
 /// Whether remedybot posted this message: its `bot_id` (or bot user) is ours, as
@@ -250,32 +232,14 @@ async fn record_reply(
         }
     };
     // Message events carry only the user id; the trail shows it as the name.
-    let actor = Actor::new("slack", &reply.user, &reply.user);
-    let comment = Command::Comment {
+    let comment = inbound::ThreadComment {
+        finding: id,
+        actor: Actor::new("slack", &reply.user, &reply.user),
         text: reply.text.clone(),
         link,
     };
-    let outcome = match app.execute(id, &comment, &actor, Source::Slack, now).await {
-        Ok(outcome) => outcome,
-        Err(AppError::Refused(r)) => {
-            tracing::info!(finding.id = %id, reason = %r, "thread reply not recorded");
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    if slack.first_reply_acknowledges && outcome.state.stage == Stage::New {
-        match app
-            .execute(id, &Command::Acknowledge, &actor, Source::Slack, now)
-            .await
-        {
-            Ok(_) | Err(AppError::Refused(Refusal::NoChange(_))) => {}
-            Err(AppError::Refused(r)) => {
-                tracing::info!(finding.id = %id, reason = %r, "first reply did not acknowledge");
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    let acknowledges = slack.first_reply_acknowledges;
+    inbound::record_reply(app, Platform::Slack, comment, acknowledges, now).await
 }
 
 #[cfg(test)]
