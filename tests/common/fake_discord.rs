@@ -572,15 +572,18 @@ impl FakeDiscord {
         APPLICATION_ID
     }
 
-    /// A serenity `Http` pointed at the fake (proxy, ratelimiter off, application id set).
+    /// A serenity `HttpBuilder` pointed at the fake (proxy, ratelimiter off, application id
+    /// set), e.g. for `ClientBuilder::new_with_http(fake.http_builder().build(), intents)`.
+    pub fn http_builder(&self) -> serenity::http::HttpBuilder {
+        serenity::http::HttpBuilder::new(self.token())
+            .proxy(self.url())
+            .ratelimiter_disabled(true)
+            .application_id(serenity::model::id::ApplicationId::new(APPLICATION_ID))
+    }
+
+    /// A serenity `Http` pointed at the fake (see [`FakeDiscord::http_builder`]).
     pub fn http(&self) -> Arc<serenity::http::Http> {
-        Arc::new(
-            serenity::http::HttpBuilder::new(self.token())
-                .proxy(self.url())
-                .ratelimiter_disabled(true)
-                .application_id(serenity::model::id::ApplicationId::new(APPLICATION_ID))
-                .build(),
-        )
+        Arc::new(self.http_builder().build())
     }
 
     // ----- recording -----
