@@ -233,11 +233,11 @@ async fn rest_messages_threads_interactions_and_commands() {
         &[("finding", json!("F-1"))],
     );
     let cid = InteractionId::new(cmd["id"].as_str().unwrap().parse().unwrap());
-    CreateInteractionResponse::Modal(
-        CreateModal::new("assign:F-1", "Assign F-1").components(vec![CreateActionRow::InputText(
+    CreateInteractionResponse::Modal(CreateModal::new("assign:F-1", "Assign F-1").components(
+        vec![CreateActionRow::InputText(
             CreateInputText::new(InputTextStyle::Short, "Owner", "owner").value("alice"),
-        )]),
-    )
+        )],
+    ))
     .execute(&http, (cid, cmd["token"].as_str().unwrap()))
     .await
     .expect("modal");
@@ -355,10 +355,7 @@ async fn identity_dm_gateway_discovery_and_guild_data() {
         .expect("member");
     assert_eq!(member.roles.len(), 1);
     assert_eq!(member.user.name, "alice");
-    let err = http
-        .get_member(guild, UserId::new(42))
-        .await
-        .unwrap_err();
+    let err = http.get_member(guild, UserId::new(42)).await.unwrap_err();
     assert_eq!(discord_error(&err), (404, 10007));
 
     // Wrong token → 401 and a violation.
@@ -386,9 +383,9 @@ async fn identity_dm_gateway_discovery_and_guild_data() {
 
 #[derive(Debug)]
 enum Got {
-    Ready(serenity::model::gateway::Ready),
+    Ready(Box<serenity::model::gateway::Ready>),
     Guild(u64),
-    Message(serenity::model::channel::Message),
+    Message(Box<serenity::model::channel::Message>),
     Interaction(Box<Interaction>),
     Resumed,
 }
@@ -398,7 +395,7 @@ struct Forward(mpsc::UnboundedSender<Got>);
 #[serenity::async_trait]
 impl serenity::client::EventHandler for Forward {
     async fn ready(&self, _ctx: serenity::client::Context, ready: serenity::model::gateway::Ready) {
-        let _ = self.0.send(Got::Ready(ready));
+        let _ = self.0.send(Got::Ready(Box::new(ready)));
     }
     async fn guild_create(
         &self,
@@ -408,13 +405,21 @@ impl serenity::client::EventHandler for Forward {
     ) {
         let _ = self.0.send(Got::Guild(guild.id.get()));
     }
-    async fn message(&self, _ctx: serenity::client::Context, msg: serenity::model::channel::Message) {
-        let _ = self.0.send(Got::Message(msg));
+    async fn message(
+        &self,
+        _ctx: serenity::client::Context,
+        msg: serenity::model::channel::Message,
+    ) {
+        let _ = self.0.send(Got::Message(Box::new(msg)));
     }
     async fn interaction_create(&self, _ctx: serenity::client::Context, i: Interaction) {
         let _ = self.0.send(Got::Interaction(Box::new(i)));
     }
-    async fn resume(&self, _ctx: serenity::client::Context, _: serenity::model::event::ResumedEvent) {
+    async fn resume(
+        &self,
+        _ctx: serenity::client::Context,
+        _: serenity::model::event::ResumedEvent,
+    ) {
         let _ = self.0.send(Got::Resumed);
     }
 }
@@ -481,7 +486,10 @@ async fn gateway_with_serenity_client() {
     assert_eq!(m.author.id.get(), ALICE);
     assert_eq!(m.guild_id, Some(GuildId::new(GUILD)));
     assert_eq!(m.mentions.len(), 1);
-    assert_eq!(m.id.get(), payload["id"].as_str().unwrap().parse::<u64>().unwrap());
+    assert_eq!(
+        m.id.get(),
+        payload["id"].as_str().unwrap().parse::<u64>().unwrap()
+    );
     assert_eq!(fake.messages(CHANNEL).len(), 1, "the fake stores it too");
 
     // INTERACTION_CREATE: button click (corpus shape), then answer it over REST.
@@ -505,7 +513,13 @@ async fn gateway_with_serenity_client() {
     // Slash command and modal submit deserialize too.
     fake.dispatch(
         "INTERACTION_CREATE",
-        fake.slash_command(CHANNEL, ALICE, "remedy", Some("assign"), &[("finding", json!("F-1")), ("days", json!(3))]),
+        fake.slash_command(
+            CHANNEL,
+            ALICE,
+            "remedy",
+            Some("assign"),
+            &[("finding", json!("F-1")), ("days", json!(3))],
+        ),
     );
     let Got::Interaction(i) = next(&mut rx).await else {
         panic!("expected interaction")
@@ -598,11 +612,11 @@ async fn limits_are_violations_and_400s() {
                    "components": [row(&"c".repeat(101))]}),
             "custom_id_too_long",
         ),
-        (json!({"content": "no mentions field"}), "missing_allowed_mentions"),
         (
-            json!({"content": "hello @everyone"}),
-            "broadcast_mention",
+            json!({"content": "no mentions field"}),
+            "missing_allowed_mentions",
         ),
+        (json!({"content": "hello @everyone"}), "broadcast_mention"),
         (
             json!({"content": "ping", "allowed_mentions": {"parse": ["everyone"]}}),
             "allowed_mentions_too_broad",
@@ -641,7 +655,11 @@ async fn limits_are_violations_and_400s() {
             .expect_err(rule);
         let (status, code) = discord_error(&err);
         assert_eq!(status, 400, "{rule}");
-        let expected_code = if rule == "empty_message" { 50006 } else { 50035 };
+        let expected_code = if rule == "empty_message" {
+            50006
+        } else {
+            50035
+        };
         assert_eq!(code, expected_code, "{rule}");
         let rules: Vec<String> = fake.violations().into_iter().map(|v| v.rule).collect();
         assert!(rules.contains(&rule.to_string()), "{rule}: got {rules:?}");
@@ -657,18 +675,50 @@ async fn limits_are_violations_and_400s() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], 50035);
     assert_eq!(body["message"], "Invalid Form Body");
-    assert_eq!(body["errors"]["content"]["_errors"][0]["code"], "CONTENT_TOO_LONG");
+    assert_eq!(
+        body["errors"]["content"]["_errors"][0]["code"],
+        "CONTENT_TOO_LONG"
+    );
     assert!(fake.messages(CHANNEL).is_empty(), "nothing was stored");
 
     // Thread names.
     let mid = fake.add_user_message(CHANNEL, ALICE, "alice", "hello");
     fake.clear_violations();
     let err = http
-        .create_thread_from_message(channel, MessageId::new(mid), &json!({"name": "n".repeat(101)}), None)
+        .create_thread_from_message(
+            channel,
+            MessageId::new(mid),
+            &json!({"name": "n".repeat(101)}),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(discord_error(&err), (400, 50035));
-    assert!(fake.violations().iter().any(|v| v.rule == "thread_name_invalid"));
+    assert!(
+        fake.violations()
+            .iter()
+            .any(|v| v.rule == "thread_name_invalid")
+    );
+    assert!(
+        fake.violations().iter().any(|v| v.rule == "openapi_schema"),
+        "the spec's maxLength 100 on the thread name is checked too"
+    );
+
+    // OpenAPI-only rules: a button style outside the spec's enum, too many sticker ids.
+    for body in [
+        json!({"content": "s", "allowed_mentions": {"parse": []}, "components": [{"type": 1,
+               "components": [{"type": 2, "style": 9, "label": "x", "custom_id": "a"}]}]}),
+        json!({"content": "s", "allowed_mentions": {"parse": []}, "sticker_ids": ["1", "2", "3", "4"]}),
+    ] {
+        fake.clear_violations();
+        let err = http
+            .send_message(channel, Vec::new(), &body)
+            .await
+            .unwrap_err();
+        assert_eq!(discord_error(&err), (400, 50035));
+        let v = fake.violations();
+        assert!(v.iter().any(|v| v.rule == "openapi_schema"), "{v:?}");
+    }
 
     // Modals: a title over 45 chars and two inputs in one row.
     fake.clear_violations();
@@ -688,8 +738,14 @@ async fn limits_are_violations_and_400s() {
         .unwrap_err();
     assert_eq!(discord_error(&err), (400, 50035));
     let rules: Vec<String> = fake.violations().into_iter().map(|v| v.rule).collect();
-    assert!(rules.contains(&"modal_title_invalid".to_string()), "{rules:?}");
-    assert!(rules.contains(&"modal_row_invalid".to_string()), "{rules:?}");
+    assert!(
+        rules.contains(&"modal_title_invalid".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"modal_row_invalid".to_string()),
+        "{rules:?}"
+    );
     // The label-component form from the corpus is accepted (same interaction: the rejected
     // callback did not acknowledge it).
     fake.clear_violations();
@@ -739,7 +795,12 @@ async fn faults_rate_limits_and_slow_answers() {
     assert_eq!(h["retry-after"], "1");
     assert_eq!(h["x-ratelimit-remaining"], "0");
     assert_eq!(h["x-ratelimit-scope"], "user");
-    for name in ["x-ratelimit-limit", "x-ratelimit-reset", "x-ratelimit-reset-after", "x-ratelimit-bucket"] {
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-bucket",
+    ] {
         assert!(h.contains_key(name), "{name}");
     }
     let body: Value = resp.json().await.unwrap();
@@ -747,7 +808,10 @@ async fn faults_rate_limits_and_slow_answers() {
         body,
         json!({"message": "You are being rate limited.", "retry_after": 0.5, "global": false})
     );
-    channel.send_message(&http, msg()).await.expect("then success");
+    channel
+        .send_message(&http, msg())
+        .await
+        .expect("then success");
     let calls = fake.calls_to("create_message");
     assert_eq!(calls[0].status, 429);
     assert!(calls[0].fault.is_some());
@@ -766,11 +830,18 @@ async fn faults_rate_limits_and_slow_answers() {
     // Slow.
     fake.fail_next("*", 1, Fault::Slow(Duration::from_millis(300)));
     let t = Instant::now();
-    channel.send_message(&http, msg()).await.expect("slow but fine");
+    channel
+        .send_message(&http, msg())
+        .await
+        .expect("slow but fine");
     assert!(t.elapsed() >= Duration::from_millis(300));
 
     // fail_for: every call in the window.
-    fake.fail_for("get_message", Duration::from_millis(200), Fault::unknown_message());
+    fake.fail_for(
+        "get_message",
+        Duration::from_millis(200),
+        Fault::unknown_message(),
+    );
     let err = channel.message(&http, MessageId::new(1)).await.unwrap_err();
     assert_eq!(discord_error(&err), (404, 10008));
 
@@ -785,9 +856,15 @@ async fn faults_rate_limits_and_slow_answers() {
     let retry = limited.response["retry_after"].as_f64().unwrap();
     assert!(retry > 0.0 && retry <= 0.3, "retry_after {retry}");
     tokio::time::sleep(Duration::from_secs_f64(retry)).await;
-    other.send_message(&http, msg()).await.expect("after retry_after");
+    other
+        .send_message(&http, msg())
+        .await
+        .expect("after retry_after");
     assert_eq!(fake.accepted_times(CHANNEL + 1).len(), 3);
-    assert_eq!(fake.max_calls_in_window(CHANNEL + 1, Duration::from_millis(300)), 2);
+    assert_eq!(
+        fake.max_calls_in_window(CHANNEL + 1, Duration::from_millis(300)),
+        2
+    );
     fake.assert_no_violations();
 
     // Every response carries the rate-limit headers.

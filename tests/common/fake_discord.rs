@@ -725,7 +725,13 @@ impl FakeDiscord {
     }
 
     /// Add or replace a guild text channel with its permission overwrites.
-    pub fn add_channel(&self, guild_id: u64, channel_id: u64, name: &str, overwrites: &[PermOverwrite]) {
+    pub fn add_channel(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        name: &str,
+        overwrites: &[PermOverwrite],
+    ) {
         let mut st = self.inner.lock();
         let g = st.guild_mut(guild_id);
         if !g.channels.contains(&channel_id) {
@@ -754,7 +760,13 @@ impl FakeDiscord {
     }
 
     /// Store a message from a human (not through the API, not recorded); returns its id.
-    pub fn add_user_message(&self, channel: u64, author_id: u64, author_name: &str, content: &str) -> u64 {
+    pub fn add_user_message(
+        &self,
+        channel: u64,
+        author_id: u64,
+        author_name: &str,
+        content: &str,
+    ) -> u64 {
         let mut st = self.inner.lock();
         let id = st.next_id();
         st.messages.push(StoredMessage {
@@ -1044,7 +1056,13 @@ impl FakeDiscord {
     /// INTERACTION_CREATE data for a button click (corpus `docs_message_component_button_full`
     /// shape) on `message_id` in `channel_id` by `user_id`. The message comes from the store
     /// when the fake knows it. Fresh interaction id and token.
-    pub fn button_click(&self, channel_id: u64, message_id: u64, user_id: u64, custom_id: &str) -> Value {
+    pub fn button_click(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        user_id: u64,
+        custom_id: &str,
+    ) -> Value {
         let mut st = self.inner.lock();
         let message = st
             .messages
@@ -1082,7 +1100,13 @@ impl FakeDiscord {
 
     /// INTERACTION_CREATE data for a modal submit (corpus `docs_modal_submit_text_input`
     /// shape): one action row per `(custom_id, value)` text input.
-    pub fn modal_submit(&self, channel_id: u64, user_id: u64, custom_id: &str, values: &[(&str, &str)]) -> Value {
+    pub fn modal_submit(
+        &self,
+        channel_id: u64,
+        user_id: u64,
+        custom_id: &str,
+        values: &[(&str, &str)],
+    ) -> Value {
         let mut st = self.inner.lock();
         let mut v = st.interaction_base(5, channel_id, user_id, None);
         let rows: Vec<Value> = values
@@ -1162,7 +1186,12 @@ impl FakeDiscord {
     }
 
     /// Wait until `channel` has at least `n` messages; returns them.
-    pub async fn wait_for_messages(&self, channel: u64, n: usize, timeout: Duration) -> Vec<StoredMessage> {
+    pub async fn wait_for_messages(
+        &self,
+        channel: u64,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<StoredMessage> {
         self.wait_until(|f| f.messages(channel).len() >= n, timeout)
             .await;
         self.messages(channel)
@@ -1269,7 +1298,11 @@ fn check_schema(schema: &Value, v: &Value, path: &str, out: &mut Vec<String>, de
     if let Some(e) = s["enum"].as_array()
         && !e.iter().any(|c| json_eq_loose(c, v))
     {
-        out.push(format!("{path}: must be one of {}, got {}", Value::Array(e.clone()), short(v)));
+        out.push(format!(
+            "{path}: must be one of {}, got {}",
+            Value::Array(e.clone()),
+            short(v)
+        ));
     }
     match v {
         Value::String(x) => {
@@ -1299,7 +1332,13 @@ fn check_schema(schema: &Value, v: &Value, path: &str, out: &mut Vec<String>, de
             }
             if let Some(item_schema) = s.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check_schema(item_schema, item, &join(path, &i.to_string()), out, depth + 1);
+                    check_schema(
+                        item_schema,
+                        item,
+                        &join(path, &i.to_string()),
+                        out,
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -1434,7 +1473,9 @@ fn match_route(method: &Method, segs: &[&str]) -> Option<Route> {
                 Some("/webhooks/{webhook_id}/{webhook_token}"),
             )
         }
-        (_, ["webhooks", app, token, "messages", mid]) if matches!(m, "GET" | "PATCH" | "DELETE") => {
+        (_, ["webhooks", app, token, "messages", mid])
+            if matches!(m, "GET" | "PATCH" | "DELETE") =>
+        {
             p("application_id", app);
             p("token", token);
             p("message_id", mid);
@@ -1547,7 +1588,9 @@ impl Answer {
         let secs = (retry_after.as_secs_f64() * 1000.0).ceil() / 1000.0;
         Answer {
             status: StatusCode::TOO_MANY_REQUESTS,
-            body: Some(json!({"message": "You are being rate limited.", "retry_after": secs, "global": false})),
+            body: Some(
+                json!({"message": "You are being rate limited.", "retry_after": secs, "global": false}),
+            ),
             retry_after: Some(retry_after),
             scope: Some("user"),
             ..Answer::ok(Value::Null)
@@ -1653,9 +1696,13 @@ async fn handle_http(
     };
     let h = resp.headers_mut();
     if answer.body.is_some() {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
-    let (limit, remaining, reset_after) = answer.ratelimit.unwrap_or((5, 4, Duration::from_secs(1)));
+    let (limit, remaining, reset_after) =
+        answer.ratelimit.unwrap_or((5, 4, Duration::from_secs(1)));
     let (remaining, reset_after) = match answer.retry_after {
         Some(r) => (0, r),
         None => (remaining, reset_after),
@@ -1667,14 +1714,20 @@ async fn handle_http(
     let hv = |s: String| HeaderValue::from_str(&s).unwrap();
     h.insert("x-ratelimit-limit", hv(limit.to_string()));
     h.insert("x-ratelimit-remaining", hv(remaining.to_string()));
-    h.insert("x-ratelimit-reset", hv(format!("{:.3}", reset.as_secs_f64())));
+    h.insert(
+        "x-ratelimit-reset",
+        hv(format!("{:.3}", reset.as_secs_f64())),
+    );
     h.insert(
         "x-ratelimit-reset-after",
         hv(format!("{:.3}", reset_after.as_secs_f64())),
     );
     h.insert("x-ratelimit-bucket", hv(bucket_hash(&route_kind)));
     if let Some(r) = answer.retry_after {
-        h.insert(header::RETRY_AFTER, hv(r.as_secs_f64().ceil().max(1.0).to_string()));
+        h.insert(
+            header::RETRY_AFTER,
+            hv(r.as_secs_f64().ceil().max(1.0).to_string()),
+        );
         h.insert("x-ratelimit-global", hv("false".into()));
     }
     if let Some(scope) = answer.scope {
@@ -1708,7 +1761,10 @@ async fn process(
             return Answer::error(401, 0, "401: Unauthorized");
         }
     }
-    if route.kind == "create_followup" || route.kind.ends_with("_original") || route.kind.ends_with("_followup") {
+    if route.kind == "create_followup"
+        || route.kind.ends_with("_original")
+        || route.kind.ends_with("_followup")
+    {
         let app = route.params.get("application_id").map(String::as_str);
         if app != Some(APPLICATION_ID.to_string().as_str()) {
             inner.lock().violate(
@@ -1729,7 +1785,11 @@ async fn process(
             format!("body is not JSON (content-type {content_type:?}); the fake does not parse multipart"),
             &Value::Null,
         );
-        return form_error(&[("".into(), "BASE_TYPE_BAD_JSON".into(), "Body is not JSON".into())]);
+        return form_error(&[(
+            "".into(),
+            "BASE_TYPE_BAD_JSON".into(),
+            "Body is not JSON".into(),
+        )]);
     }
 
     let channel = route
@@ -1749,7 +1809,13 @@ async fn process(
             Fault::ServerError(code) => Some(Answer::error(
                 *code,
                 0,
-                &format!("{code}: {}", StatusCode::from_u16(*code).ok().and_then(|s| s.canonical_reason()).unwrap_or("Server Error")),
+                &format!(
+                    "{code}: {}",
+                    StatusCode::from_u16(*code)
+                        .ok()
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Server Error")
+                ),
             )),
             Fault::Error {
                 status,
@@ -1825,7 +1891,12 @@ fn process_accepted(
     match route.kind {
         "create_message" | "edit_message" | "create_followup" | "edit_original"
         | "edit_followup" => {
-            validate_message(body, "", route.kind == "create_message" || route.kind == "create_followup", &mut problems);
+            validate_message(
+                body,
+                "",
+                route.kind == "create_message" || route.kind == "create_followup",
+                &mut problems,
+            );
         }
         "start_thread" => validate_thread_name(body, &mut problems),
         "callback" => validate_callback(body, &mut problems),
@@ -1833,7 +1904,11 @@ fn process_accepted(
             if let Some(l) = query.get("limit") {
                 match l.parse::<u32>() {
                     Ok(1..=100) => {}
-                    _ => problems.push(Problem::new("limit", "invalid_limit", format!("limit={l} (1..=100)"))),
+                    _ => problems.push(Problem::new(
+                        "limit",
+                        "invalid_limit",
+                        format!("limit={l} (1..=100)"),
+                    )),
                 }
             }
         }
@@ -1933,7 +2008,11 @@ fn chars(v: &Value) -> usize {
 fn check_max(out: &mut Vec<Problem>, v: &Value, max: usize, path: &str, rule: &str) {
     let n = chars(v);
     if n > max {
-        out.push(Problem::new(path, rule, format!("{path} is {n} chars (max {max})")));
+        out.push(Problem::new(
+            path,
+            rule,
+            format!("{path} is {n} chars (max {max})"),
+        ));
     }
 }
 
@@ -1942,7 +2021,11 @@ fn check_max(out: &mut Vec<Problem>, v: &Value, max: usize, path: &str, rule: &s
 fn validate_message(body: &Value, prefix: &str, creating: bool, out: &mut Vec<Problem>) {
     let p = |k: &str| join(prefix, k);
     if !body.is_object() {
-        out.push(Problem::new(prefix, "not_an_object", format!("message body is not an object: {}", short(body))));
+        out.push(Problem::new(
+            prefix,
+            "not_an_object",
+            format!("message body is not an object: {}", short(body)),
+        ));
         return;
     }
     let content = &body["content"];
@@ -1952,29 +2035,74 @@ fn validate_message(body: &Value, prefix: &str, creating: bool, out: &mut Vec<Pr
     let mut total = 0;
     if let Some(embeds) = body["embeds"].as_array() {
         if embeds.len() > 10 {
-            out.push(Problem::new(&p("embeds"), "too_many_embeds", format!("{} embeds (max 10)", embeds.len())));
+            out.push(Problem::new(
+                &p("embeds"),
+                "too_many_embeds",
+                format!("{} embeds (max 10)", embeds.len()),
+            ));
         }
         for (i, e) in embeds.iter().enumerate() {
             let ep = |k: &str| join(&p("embeds"), &format!("{i}.{k}"));
             check_max(out, &e["title"], 256, &ep("title"), "embed_title_too_long");
-            check_max(out, &e["description"], 4096, &ep("description"), "embed_description_too_long");
-            check_max(out, &e["footer"]["text"], 2048, &ep("footer.text"), "embed_footer_too_long");
-            check_max(out, &e["author"]["name"], 256, &ep("author.name"), "embed_author_name_too_long");
-            total += chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]) + chars(&e["author"]["name"]);
+            check_max(
+                out,
+                &e["description"],
+                4096,
+                &ep("description"),
+                "embed_description_too_long",
+            );
+            check_max(
+                out,
+                &e["footer"]["text"],
+                2048,
+                &ep("footer.text"),
+                "embed_footer_too_long",
+            );
+            check_max(
+                out,
+                &e["author"]["name"],
+                256,
+                &ep("author.name"),
+                "embed_author_name_too_long",
+            );
+            total += chars(&e["title"])
+                + chars(&e["description"])
+                + chars(&e["footer"]["text"])
+                + chars(&e["author"]["name"]);
             if let Some(fields) = e["fields"].as_array() {
                 if fields.len() > 25 {
-                    out.push(Problem::new(&ep("fields"), "too_many_embed_fields", format!("{} fields (max 25)", fields.len())));
+                    out.push(Problem::new(
+                        &ep("fields"),
+                        "too_many_embed_fields",
+                        format!("{} fields (max 25)", fields.len()),
+                    ));
                 }
                 for (j, f) in fields.iter().enumerate() {
-                    check_max(out, &f["name"], 256, &ep(&format!("fields.{j}.name")), "embed_field_name_too_long");
-                    check_max(out, &f["value"], 1024, &ep(&format!("fields.{j}.value")), "embed_field_value_too_long");
+                    check_max(
+                        out,
+                        &f["name"],
+                        256,
+                        &ep(&format!("fields.{j}.name")),
+                        "embed_field_name_too_long",
+                    );
+                    check_max(
+                        out,
+                        &f["value"],
+                        1024,
+                        &ep(&format!("fields.{j}.value")),
+                        "embed_field_value_too_long",
+                    );
                     total += chars(&f["name"]) + chars(&f["value"]);
                 }
             }
         }
     }
     if total > 6000 {
-        out.push(Problem::new(&p("embeds"), "embed_total_too_long", format!("embeds hold {total} chars of text (max 6000)")));
+        out.push(Problem::new(
+            &p("embeds"),
+            "embed_total_too_long",
+            format!("embeds hold {total} chars of text (max 6000)"),
+        ));
     }
 
     // Components.
@@ -1983,7 +2111,11 @@ fn validate_message(body: &Value, prefix: &str, creating: bool, out: &mut Vec<Pr
         let v2 = flags & COMPONENTS_V2 != 0;
         if !v2 {
             if components.len() > 5 {
-                out.push(Problem::new(&p("components"), "too_many_action_rows", format!("{} action rows (max 5)", components.len())));
+                out.push(Problem::new(
+                    &p("components"),
+                    "too_many_action_rows",
+                    format!("{} action rows (max 5)", components.len()),
+                ));
             }
             for (i, c) in components.iter().enumerate() {
                 if c["type"] != json!(1) {
@@ -2001,30 +2133,50 @@ fn validate_message(body: &Value, prefix: &str, creating: bool, out: &mut Vec<Pr
     // Mentions.
     match body.get("allowed_mentions") {
         None | Some(Value::Null) => {
-            out.push(Problem::new(&p("allowed_mentions"), "missing_allowed_mentions",
-                "allowed_mentions is absent: user text could ping @everyone, roles or users".into()));
+            out.push(Problem::new(
+                &p("allowed_mentions"),
+                "missing_allowed_mentions",
+                "allowed_mentions is absent: user text could ping @everyone, roles or users".into(),
+            ));
             if let Some(c) = content.as_str()
                 && let Some(m) = ["@everyone", "@here"].iter().find(|m| c.contains(**m))
             {
-                out.push(Problem::new(&p("content"), "broadcast_mention",
-                    format!("content contains `{m}` and allowed_mentions is absent: {}", excerpt(c, m))));
+                out.push(Problem::new(
+                    &p("content"),
+                    "broadcast_mention",
+                    format!(
+                        "content contains `{m}` and allowed_mentions is absent: {}",
+                        excerpt(c, m)
+                    ),
+                ));
             }
         }
         Some(am) => {
             for (j, x) in am["parse"].as_array().into_iter().flatten().enumerate() {
                 if x != "users" {
-                    out.push(Problem::new(&p(&format!("allowed_mentions.parse.{j}")), "allowed_mentions_too_broad",
-                        format!("allowed_mentions.parse contains {x} (only \"users\" allowed)")));
+                    out.push(Problem::new(
+                        &p(&format!("allowed_mentions.parse.{j}")),
+                        "allowed_mentions_too_broad",
+                        format!("allowed_mentions.parse contains {x} (only \"users\" allowed)"),
+                    ));
                 }
             }
             if am["roles"].as_array().is_some_and(|r| !r.is_empty()) {
-                out.push(Problem::new(&p("allowed_mentions.roles"), "allowed_mentions_too_broad",
-                    format!("allowed_mentions.roles lists roles: {}", am["roles"])));
+                out.push(Problem::new(
+                    &p("allowed_mentions.roles"),
+                    "allowed_mentions_too_broad",
+                    format!("allowed_mentions.roles lists roles: {}", am["roles"]),
+                ));
             }
-            let parses_users = am["parse"].as_array().is_some_and(|a| a.iter().any(|x| x == "users"));
+            let parses_users = am["parse"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "users"));
             if parses_users && am["users"].as_array().is_some_and(|u| !u.is_empty()) {
-                out.push(Problem::new(&p("allowed_mentions"), "allowed_mentions_conflict",
-                    "parse:[\"users\"] and a users list are mutually exclusive".into()));
+                out.push(Problem::new(
+                    &p("allowed_mentions"),
+                    "allowed_mentions_conflict",
+                    "parse:[\"users\"] and a users list are mutually exclusive".into(),
+                ));
             }
         }
     }
@@ -2036,8 +2188,22 @@ fn validate_message(body: &Value, prefix: &str, creating: bool, out: &mut Vec<Pr
             Value::Null => false,
             _ => true,
         };
-        if !["content", "embeds", "components", "attachments", "sticker_ids", "poll"].iter().any(|k| non_empty(k)) {
-            out.push(Problem::new(prefix, "empty_message", "no content, embeds, components, attachments, stickers or poll".into()));
+        if ![
+            "content",
+            "embeds",
+            "components",
+            "attachments",
+            "sticker_ids",
+            "poll",
+        ]
+        .iter()
+        .any(|k| non_empty(k))
+        {
+            out.push(Problem::new(
+                prefix,
+                "empty_message",
+                "no content, embeds, components, attachments, stickers or poll".into(),
+            ));
         }
     }
 }
@@ -2047,57 +2213,108 @@ fn check_component(c: &Value, path: &str, ids: &mut HashSet<String>, out: &mut V
     if let Some(id) = c.get("custom_id").filter(|v| !v.is_null()) {
         let n = chars(id);
         if n > 100 {
-            out.push(Problem::new(&join(path, "custom_id"), "custom_id_too_long", format!("custom_id is {n} chars (max 100)")));
+            out.push(Problem::new(
+                &join(path, "custom_id"),
+                "custom_id_too_long",
+                format!("custom_id is {n} chars (max 100)"),
+            ));
         }
         if n == 0 {
-            out.push(Problem::new(&join(path, "custom_id"), "custom_id_empty", "custom_id is empty".into()));
+            out.push(Problem::new(
+                &join(path, "custom_id"),
+                "custom_id_empty",
+                "custom_id is empty".into(),
+            ));
         }
         let s = id.as_str().unwrap_or("").to_string();
         if !ids.insert(s.clone()) {
-            out.push(Problem::new(&join(path, "custom_id"), "duplicate_custom_id", format!("custom_id {s:?} appears twice in the message")));
+            out.push(Problem::new(
+                &join(path, "custom_id"),
+                "duplicate_custom_id",
+                format!("custom_id {s:?} appears twice in the message"),
+            ));
         }
     }
     match kind {
         1 => {
             let children = c["components"].as_array().cloned().unwrap_or_default();
             let buttons = children.iter().filter(|x| x["type"] == json!(2)).count();
-            let selects = children.iter().filter(|x| matches!(x["type"].as_u64(), Some(3 | 5 | 6 | 7 | 8))).count();
+            let selects = children
+                .iter()
+                .filter(|x| matches!(x["type"].as_u64(), Some(3 | 5 | 6 | 7 | 8)))
+                .count();
             if children.is_empty() {
-                out.push(Problem::new(&join(path, "components"), "empty_action_row", "action row without components".into()));
+                out.push(Problem::new(
+                    &join(path, "components"),
+                    "empty_action_row",
+                    "action row without components".into(),
+                ));
             }
             if buttons > 5 {
-                out.push(Problem::new(&join(path, "components"), "too_many_buttons", format!("{buttons} buttons in a row (max 5)")));
+                out.push(Problem::new(
+                    &join(path, "components"),
+                    "too_many_buttons",
+                    format!("{buttons} buttons in a row (max 5)"),
+                ));
             }
             if selects > 0 && children.len() > 1 {
-                out.push(Problem::new(&join(path, "components"), "select_not_alone", "a select menu must be alone in its action row".into()));
+                out.push(Problem::new(
+                    &join(path, "components"),
+                    "select_not_alone",
+                    "a select menu must be alone in its action row".into(),
+                ));
             }
             for (i, x) in children.iter().enumerate() {
                 check_component(x, &join(path, &format!("components.{i}")), ids, out);
             }
         }
         2 => {
-            check_max(out, &c["label"], 80, &join(path, "label"), "button_label_too_long");
+            check_max(
+                out,
+                &c["label"],
+                80,
+                &join(path, "label"),
+                "button_label_too_long",
+            );
             let style = c["style"].as_u64().unwrap_or(0);
             let has_id = c.get("custom_id").is_some_and(|v| !v.is_null());
             let has_url = c.get("url").is_some_and(|v| !v.is_null());
             match style {
                 5 => {
                     if !has_url || has_id {
-                        out.push(Problem::new(path, "link_button_invalid", "a link button needs url and no custom_id".into()));
+                        out.push(Problem::new(
+                            path,
+                            "link_button_invalid",
+                            "a link button needs url and no custom_id".into(),
+                        ));
                     }
                 }
                 6 => {}
                 _ => {
                     if !has_id || has_url {
-                        out.push(Problem::new(path, "button_missing_custom_id", format!("a style-{style} button needs custom_id and no url")));
+                        out.push(Problem::new(
+                            path,
+                            "button_missing_custom_id",
+                            format!("a style-{style} button needs custom_id and no url"),
+                        ));
                     }
                 }
             }
         }
         3 => {
-            check_max(out, &c["placeholder"], 150, &join(path, "placeholder"), "select_placeholder_too_long");
+            check_max(
+                out,
+                &c["placeholder"],
+                150,
+                &join(path, "placeholder"),
+                "select_placeholder_too_long",
+            );
             if c["options"].as_array().is_some_and(|o| o.len() > 25) {
-                out.push(Problem::new(&join(path, "options"), "too_many_select_options", "more than 25 options".into()));
+                out.push(Problem::new(
+                    &join(path, "options"),
+                    "too_many_select_options",
+                    "more than 25 options".into(),
+                ));
             }
         }
         _ => {
@@ -2120,7 +2337,11 @@ fn check_component(c: &Value, path: &str, ids: &mut HashSet<String>, out: &mut V
 fn validate_thread_name(body: &Value, out: &mut Vec<Problem>) {
     let n = chars(&body["name"]);
     if n == 0 || n > 100 {
-        out.push(Problem::new("name", "thread_name_invalid", format!("thread name is {n} chars (1..=100)")));
+        out.push(Problem::new(
+            "name",
+            "thread_name_invalid",
+            format!("thread name is {n} chars (1..=100)"),
+        ));
     }
 }
 
@@ -2131,27 +2352,47 @@ fn validate_callback(body: &Value, out: &mut Vec<Problem>) {
             if body["data"].is_object() {
                 validate_message(&body["data"], "data", kind == 4, out);
             } else if kind == 4 {
-                out.push(Problem::new("data", "empty_message", "type 4 callback without data".into()));
+                out.push(Problem::new(
+                    "data",
+                    "empty_message",
+                    "type 4 callback without data".into(),
+                ));
             }
         }
         9 => validate_modal(&body["data"], out),
         1 | 5 | 6 | 8 | 10 | 12 => {}
-        other => out.push(Problem::new("type", "invalid_callback_type", format!("callback type {other}"))),
+        other => out.push(Problem::new(
+            "type",
+            "invalid_callback_type",
+            format!("callback type {other}"),
+        )),
     }
 }
 
 fn validate_modal(data: &Value, out: &mut Vec<Problem>) {
     let id_len = chars(&data["custom_id"]);
     if id_len == 0 || id_len > 100 {
-        out.push(Problem::new("data.custom_id", "custom_id_too_long", format!("modal custom_id is {id_len} chars (1..=100)")));
+        out.push(Problem::new(
+            "data.custom_id",
+            "custom_id_too_long",
+            format!("modal custom_id is {id_len} chars (1..=100)"),
+        ));
     }
     let title = chars(&data["title"]);
     if title == 0 || title > 45 {
-        out.push(Problem::new("data.title", "modal_title_invalid", format!("modal title is {title} chars (1..=45)")));
+        out.push(Problem::new(
+            "data.title",
+            "modal_title_invalid",
+            format!("modal title is {title} chars (1..=45)"),
+        ));
     }
     let rows = data["components"].as_array().cloned().unwrap_or_default();
     if rows.is_empty() || rows.len() > 5 {
-        out.push(Problem::new("data.components", "modal_component_count", format!("{} modal components (1..=5)", rows.len())));
+        out.push(Problem::new(
+            "data.components",
+            "modal_component_count",
+            format!("{} modal components (1..=5)", rows.len()),
+        ));
     }
     let mut ids = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
@@ -2160,7 +2401,11 @@ fn validate_modal(data: &Value, out: &mut Vec<Problem>) {
             Some(1) => {
                 let inner = row["components"].as_array().cloned().unwrap_or_default();
                 if inner.len() != 1 || inner[0]["type"] != json!(4) {
-                    out.push(Problem::new(&rp, "modal_row_invalid", "a modal action row holds exactly one text input (type 4)".into()));
+                    out.push(Problem::new(
+                        &rp,
+                        "modal_row_invalid",
+                        "a modal action row holds exactly one text input (type 4)".into(),
+                    ));
                 }
                 for (j, t) in inner.iter().enumerate() {
                     check_text_input(t, &format!("{rp}.components.{j}"), true, &mut ids, out);
@@ -2169,59 +2414,131 @@ fn validate_modal(data: &Value, out: &mut Vec<Problem>) {
             Some(18) => {
                 let label = chars(&row["label"]);
                 if label == 0 || label > 45 {
-                    out.push(Problem::new(&format!("{rp}.label"), "modal_label_too_long", format!("label is {label} chars (1..=45)")));
+                    out.push(Problem::new(
+                        &format!("{rp}.label"),
+                        "modal_label_too_long",
+                        format!("label is {label} chars (1..=45)"),
+                    ));
                 }
-                check_max(out, &row["description"], 100, &format!("{rp}.description"), "modal_label_description_too_long");
+                check_max(
+                    out,
+                    &row["description"],
+                    100,
+                    &format!("{rp}.description"),
+                    "modal_label_description_too_long",
+                );
                 let c = &row["component"];
                 match c["type"].as_u64() {
-                    Some(4) => check_text_input(c, &format!("{rp}.component"), false, &mut ids, out),
+                    Some(4) => {
+                        check_text_input(c, &format!("{rp}.component"), false, &mut ids, out)
+                    }
                     Some(3 | 5 | 6 | 7 | 8 | 19 | 21 | 22 | 23) => {
                         let n = chars(&c["custom_id"]);
                         if n == 0 || n > 100 {
-                            out.push(Problem::new(&format!("{rp}.component.custom_id"), "custom_id_too_long", format!("custom_id is {n} chars (1..=100)")));
+                            out.push(Problem::new(
+                                &format!("{rp}.component.custom_id"),
+                                "custom_id_too_long",
+                                format!("custom_id is {n} chars (1..=100)"),
+                            ));
                         }
                         if let Some(s) = c["custom_id"].as_str()
                             && !ids.insert(s.to_string())
                         {
-                            out.push(Problem::new(&format!("{rp}.component.custom_id"), "duplicate_custom_id", format!("custom_id {s:?} twice")));
+                            out.push(Problem::new(
+                                &format!("{rp}.component.custom_id"),
+                                "duplicate_custom_id",
+                                format!("custom_id {s:?} twice"),
+                            ));
                         }
                     }
-                    other => out.push(Problem::new(&format!("{rp}.component"), "modal_row_invalid", format!("label holds component type {other:?}"))),
+                    other => out.push(Problem::new(
+                        &format!("{rp}.component"),
+                        "modal_row_invalid",
+                        format!("label holds component type {other:?}"),
+                    )),
                 }
             }
-            Some(10) => check_max(out, &row["content"], 4000, &format!("{rp}.content"), "text_display_too_long"),
-            other => out.push(Problem::new(&rp, "modal_row_invalid", format!("modal component type {other:?} (1, 18 or 10)"))),
+            Some(10) => check_max(
+                out,
+                &row["content"],
+                4000,
+                &format!("{rp}.content"),
+                "text_display_too_long",
+            ),
+            other => out.push(Problem::new(
+                &rp,
+                "modal_row_invalid",
+                format!("modal component type {other:?} (1, 18 or 10)"),
+            )),
         }
     }
 }
 
-fn check_text_input(t: &Value, path: &str, needs_label: bool, ids: &mut HashSet<String>, out: &mut Vec<Problem>) {
+fn check_text_input(
+    t: &Value,
+    path: &str,
+    needs_label: bool,
+    ids: &mut HashSet<String>,
+    out: &mut Vec<Problem>,
+) {
     if t["type"] != json!(4) {
         return;
     }
     let n = chars(&t["custom_id"]);
     if n == 0 || n > 100 {
-        out.push(Problem::new(&join(path, "custom_id"), "custom_id_too_long", format!("text input custom_id is {n} chars (1..=100)")));
+        out.push(Problem::new(
+            &join(path, "custom_id"),
+            "custom_id_too_long",
+            format!("text input custom_id is {n} chars (1..=100)"),
+        ));
     }
     if let Some(s) = t["custom_id"].as_str()
         && !ids.insert(s.to_string())
     {
-        out.push(Problem::new(&join(path, "custom_id"), "duplicate_custom_id", format!("custom_id {s:?} twice")));
+        out.push(Problem::new(
+            &join(path, "custom_id"),
+            "duplicate_custom_id",
+            format!("custom_id {s:?} twice"),
+        ));
     }
     let label = chars(&t["label"]);
     if (needs_label && label == 0) || label > 45 {
-        out.push(Problem::new(&join(path, "label"), "text_input_label_too_long", format!("text input label is {label} chars (1..=45)")));
+        out.push(Problem::new(
+            &join(path, "label"),
+            "text_input_label_too_long",
+            format!("text input label is {label} chars (1..=45)"),
+        ));
     }
     if !needs_label && !t["label"].is_null() {
-        out.push(Problem::new(&join(path, "label"), "text_input_label_in_label", "a text input inside a label component takes no label".into()));
+        out.push(Problem::new(
+            &join(path, "label"),
+            "text_input_label_in_label",
+            "a text input inside a label component takes no label".into(),
+        ));
     }
-    check_max(out, &t["value"], 4000, &join(path, "value"), "text_input_value_too_long");
-    check_max(out, &t["placeholder"], 100, &join(path, "placeholder"), "text_input_placeholder_too_long");
+    check_max(
+        out,
+        &t["value"],
+        4000,
+        &join(path, "value"),
+        "text_input_value_too_long",
+    );
+    check_max(
+        out,
+        &t["placeholder"],
+        100,
+        &join(path, "placeholder"),
+        "text_input_placeholder_too_long",
+    );
     for k in ["min_length", "max_length"] {
         if let Some(x) = t[k].as_u64()
             && x > 4000
         {
-            out.push(Problem::new(&join(path, k), "text_input_length_invalid", format!("{k} = {x} (max 4000)")));
+            out.push(Problem::new(
+                &join(path, k),
+                "text_input_length_invalid",
+                format!("{k} = {x} (max 4000)"),
+            ));
         }
     }
 }
@@ -2259,8 +2576,10 @@ fn mentions_in(content: &str) -> Value {
         let rest2 = rest.trim_start_matches('!');
         let digits: String = rest2.chars().take_while(char::is_ascii_digit).collect();
         if !digits.is_empty() && rest2[digits.len()..].starts_with('>') {
-            out.push(json!({"id": digits, "username": format!("user{digits}"), "discriminator": "0",
-                            "global_name": null, "avatar": null, "public_flags": 0}));
+            out.push(
+                json!({"id": digits, "username": format!("user{digits}"), "discriminator": "0",
+                            "global_name": null, "avatar": null, "public_flags": 0}),
+            );
         }
     }
     Value::Array(out)
@@ -2441,8 +2760,10 @@ impl State {
         match self.channels.get(&id) {
             Some(c) if c.kind == 1 => {
                 let r = c.recipient.unwrap_or(0);
-                Some(json!({"id": id.to_string(), "type": 1, "last_message_id": last, "flags": 0,
-                            "recipients": [user_json(r, &self.user_name(r), false)]}))
+                Some(
+                    json!({"id": id.to_string(), "type": 1, "last_message_id": last, "flags": 0,
+                            "recipients": [user_json(r, &self.user_name(r), false)]}),
+                )
             }
             Some(c) => {
                 let position = self
@@ -2459,9 +2780,11 @@ impl State {
             }
             None if last.is_some() => {
                 let g = self.guild_of_channel(id);
-                Some(json!({"id": id.to_string(), "type": 0, "guild_id": g.to_string(),
+                Some(
+                    json!({"id": id.to_string(), "type": 0, "guild_id": g.to_string(),
                             "name": format!("channel-{id}"), "position": 0, "permission_overwrites": [],
-                            "topic": null, "nsfw": false, "last_message_id": last, "rate_limit_per_user": 0, "flags": 0}))
+                            "topic": null, "nsfw": false, "last_message_id": last, "rate_limit_per_user": 0, "flags": 0}),
+                )
             }
             None => None,
         }
@@ -2532,7 +2855,13 @@ impl State {
         Some(v)
     }
 
-    fn interaction_base(&mut self, kind: u64, channel_id: u64, user_id: u64, message_id: Option<u64>) -> Value {
+    fn interaction_base(
+        &mut self,
+        kind: u64,
+        channel_id: u64,
+        user_id: u64,
+        message_id: Option<u64>,
+    ) -> Value {
         let id = self.next_id();
         let token = format!(
             "aW50ZXJhY3Rpb246{id}:fake-token-{:x}",
@@ -2583,7 +2912,13 @@ impl State {
         })
     }
 
-    fn execute(&mut self, seq: u64, route: &Route, query: &BTreeMap<String, String>, body: &Value) -> Answer {
+    fn execute(
+        &mut self,
+        seq: u64,
+        route: &Route,
+        query: &BTreeMap<String, String>,
+        body: &Value,
+    ) -> Answer {
         let pu = |k: &str| route.params.get(k).and_then(|v| v.parse::<u64>().ok());
         match route.kind {
             "get_gateway" => Answer::ok(json!({"url": self.ws_url_placeholder()})),
@@ -2614,18 +2949,35 @@ impl State {
                     .and_then(|s| s.parse::<u64>().ok())
                     .or_else(|| body["recipient_id"].as_u64())
                 else {
-                    self.violate(seq, route.kind, "missing_recipient", "create_dm without recipient_id".into(), body);
-                    return form_error(&[("recipient_id".into(), "BASE_TYPE_REQUIRED".into(), "This field is required".into())]);
+                    self.violate(
+                        seq,
+                        route.kind,
+                        "missing_recipient",
+                        "create_dm without recipient_id".into(),
+                        body,
+                    );
+                    return form_error(&[(
+                        "recipient_id".into(),
+                        "BASE_TYPE_REQUIRED".into(),
+                        "This field is required".into(),
+                    )]);
                 };
                 let id = match self.dm_channels.get(&r) {
                     Some(id) => *id,
                     None => {
                         let id = self.next_id();
                         self.dm_channels.insert(r, id);
-                        self.channels.insert(id, ChannelInfo {
-                            guild_id: 0, name: String::new(), kind: 1, overwrites: vec![],
-                            recipient: Some(r), parent_id: None,
-                        });
+                        self.channels.insert(
+                            id,
+                            ChannelInfo {
+                                guild_id: 0,
+                                name: String::new(),
+                                kind: 1,
+                                overwrites: vec![],
+                                recipient: Some(r),
+                                parent_id: None,
+                            },
+                        );
                         id
                     }
                 };
@@ -2644,7 +2996,10 @@ impl State {
             }
             "list_messages" => {
                 let channel = pu("channel_id").unwrap_or(0);
-                let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(50);
+                let limit = query
+                    .get("limit")
+                    .and_then(|l| l.parse::<usize>().ok())
+                    .unwrap_or(50);
                 let q = |k: &str| query.get(k).and_then(|v| v.parse::<u64>().ok());
                 let all: Vec<&StoredMessage> = self
                     .messages
@@ -2652,7 +3007,10 @@ impl State {
                     .filter(|m| m.channel_id == channel && !m.deleted && !m.ephemeral())
                     .collect(); // oldest first
                 let picked: Vec<&StoredMessage> = if let Some(after) = q("after") {
-                    all.into_iter().filter(|m| m.id > after).take(limit).collect()
+                    all.into_iter()
+                        .filter(|m| m.id > after)
+                        .take(limit)
+                        .collect()
                 } else if let Some(before) = q("before") {
                     let older: Vec<_> = all.into_iter().filter(|m| m.id < before).collect();
                     older[older.len().saturating_sub(limit)..].to_vec()
@@ -2668,15 +3026,26 @@ impl State {
             }
             "get_message" => {
                 let (c, id) = (pu("channel_id").unwrap_or(0), pu("message_id").unwrap_or(0));
-                match self.messages.iter().find(|m| m.channel_id == c && m.id == id && !m.deleted && !m.ephemeral()) {
+                match self
+                    .messages
+                    .iter()
+                    .find(|m| m.channel_id == c && m.id == id && !m.deleted && !m.ephemeral())
+                {
                     Some(m) => Answer::ok(self.message_json(m)),
                     None => Answer::error(404, 10008, "Unknown Message"),
                 }
             }
             "edit_message" => {
                 let (c, id) = (pu("channel_id").unwrap_or(0), pu("message_id").unwrap_or(0));
-                match self.messages.iter().position(|m| m.channel_id == c && m.id == id && !m.deleted) {
-                    Some(i) if self.messages[i].author.id != BOT_USER_ID && body.get("content").is_some() => {
+                match self
+                    .messages
+                    .iter()
+                    .position(|m| m.channel_id == c && m.id == id && !m.deleted)
+                {
+                    Some(i)
+                        if self.messages[i].author.id != BOT_USER_ID
+                            && body.get("content").is_some() =>
+                    {
                         Answer::error(403, 50005, "Cannot edit a message authored by another user")
                     }
                     Some(i) => Answer::ok(self.edit_message_at(i, body)),
@@ -2685,7 +3054,11 @@ impl State {
             }
             "delete_message" => {
                 let (c, id) = (pu("channel_id").unwrap_or(0), pu("message_id").unwrap_or(0));
-                match self.messages.iter_mut().find(|m| m.channel_id == c && m.id == id && !m.deleted) {
+                match self
+                    .messages
+                    .iter_mut()
+                    .find(|m| m.channel_id == c && m.id == id && !m.deleted)
+                {
                     Some(m) => {
                         m.deleted = true;
                         Answer::no_content()
@@ -2695,11 +3068,19 @@ impl State {
             }
             "start_thread" => {
                 let (c, id) = (pu("channel_id").unwrap_or(0), pu("message_id").unwrap_or(0));
-                if !self.messages.iter().any(|m| m.channel_id == c && m.id == id && !m.deleted) {
+                if !self
+                    .messages
+                    .iter()
+                    .any(|m| m.channel_id == c && m.id == id && !m.deleted)
+                {
                     return Answer::error(404, 10008, "Unknown Message");
                 }
                 if self.threads.iter().any(|t| t.id == id) {
-                    return Answer::error(400, 160004, "A thread has already been created for this message");
+                    return Answer::error(
+                        400,
+                        160004,
+                        "A thread has already been created for this message",
+                    );
                 }
                 let t = StoredThread {
                     id,
@@ -2719,42 +3100,65 @@ impl State {
             "callback" => self.interaction_callback(seq, route, body),
             "create_followup" => {
                 let token = route.params["token"].clone();
-                let channel = self.interactions.get(&token).map(|i| i.channel_id).unwrap_or(0);
+                let channel = self
+                    .interactions
+                    .get(&token)
+                    .map(|i| i.channel_id)
+                    .unwrap_or(0);
                 let m = self.new_message(channel, body, Some(token), false);
                 let v = self.message_json(&m);
                 self.messages.push(m);
                 Answer::ok(v)
             }
-            "get_original" | "edit_original" | "delete_original" | "get_followup" | "edit_followup"
-            | "delete_followup" => {
+            "get_original" | "edit_original" | "delete_original" | "get_followup"
+            | "edit_followup" | "delete_followup" => {
                 let token = route.params["token"].clone();
                 let original = route.kind.ends_with("_original");
                 let id = pu("message_id");
                 let pos = self.messages.iter().position(|m| {
                     m.interaction_token.as_deref() == Some(token.as_str())
                         && !m.deleted
-                        && if original { m.original_response } else { Some(m.id) == id }
+                        && if original {
+                            m.original_response
+                        } else {
+                            Some(m.id) == id
+                        }
                 });
                 match (route.kind, pos) {
                     ("edit_original", None) => {
                         // Deferred (type 5) responses get their message on the first edit.
-                        let channel = self.interactions.get(&token).map(|i| i.channel_id).unwrap_or(0);
+                        let channel = self
+                            .interactions
+                            .get(&token)
+                            .map(|i| i.channel_id)
+                            .unwrap_or(0);
                         let m = self.new_message(channel, body, Some(token), true);
                         let v = self.message_json(&m);
                         self.messages.push(m);
                         Answer::ok(v)
                     }
                     (_, None) => Answer::error(404, 10008, "Unknown Message"),
-                    (k, Some(i)) if k.starts_with("get_") => Answer::ok(self.message_json(&self.messages[i])),
-                    (k, Some(i)) if k.starts_with("edit_") => Answer::ok(self.edit_message_at(i, body)),
+                    (k, Some(i)) if k.starts_with("get_") => {
+                        Answer::ok(self.message_json(&self.messages[i]))
+                    }
+                    (k, Some(i)) if k.starts_with("edit_") => {
+                        Answer::ok(self.edit_message_at(i, body))
+                    }
                     (_, Some(i)) => {
                         self.messages[i].deleted = true;
                         Answer::no_content()
                     }
                 }
             }
-            "get_global_commands" => Answer::ok(Value::Array(self.commands.get(&None).cloned().unwrap_or_default())),
-            "get_guild_commands" => Answer::ok(Value::Array(self.commands.get(&pu("guild_id")).cloned().unwrap_or_default())),
+            "get_global_commands" => Answer::ok(Value::Array(
+                self.commands.get(&None).cloned().unwrap_or_default(),
+            )),
+            "get_guild_commands" => Answer::ok(Value::Array(
+                self.commands
+                    .get(&pu("guild_id"))
+                    .cloned()
+                    .unwrap_or_default(),
+            )),
             "bulk_overwrite_global_commands" | "bulk_overwrite_guild_commands" => {
                 let guild = pu("guild_id");
                 let old = self.commands.get(&guild).cloned().unwrap_or_default();
@@ -2774,7 +3178,15 @@ impl State {
                         "description": c["description"].as_str().unwrap_or(""),
                         "dm_permission": true, "nsfw": false, "integration_types": [0], "contexts": null,
                     });
-                    for k in ["options", "default_member_permissions", "name_localizations", "description_localizations", "contexts", "nsfw", "integration_types"] {
+                    for k in [
+                        "options",
+                        "default_member_permissions",
+                        "name_localizations",
+                        "description_localizations",
+                        "contexts",
+                        "nsfw",
+                        "integration_types",
+                    ] {
                         if let Some(x) = c.get(k) {
                             cmd[k] = x.clone();
                         }
@@ -2794,14 +3206,25 @@ impl State {
             "get_roles" => {
                 let gid = pu("guild_id").unwrap_or(0);
                 match self.guilds.get(&gid) {
-                    Some(g) => Answer::ok(Value::Array(g.roles.iter().enumerate().map(|(i, r)| State::role_json(gid, r, i)).collect())),
+                    Some(g) => Answer::ok(Value::Array(
+                        g.roles
+                            .iter()
+                            .enumerate()
+                            .map(|(i, r)| State::role_json(gid, r, i))
+                            .collect(),
+                    )),
                     None => Answer::error(404, 10004, "Unknown Guild"),
                 }
             }
             "get_guild_channels" => {
                 let gid = pu("guild_id").unwrap_or(0);
                 match self.guilds.get(&gid) {
-                    Some(g) => Answer::ok(Value::Array(g.channels.iter().filter_map(|c| self.channel_json(*c)).collect())),
+                    Some(g) => Answer::ok(Value::Array(
+                        g.channels
+                            .iter()
+                            .filter_map(|c| self.channel_json(*c))
+                            .collect(),
+                    )),
                     None => Answer::error(404, 10004, "Unknown Guild"),
                 }
             }
@@ -2809,7 +3232,9 @@ impl State {
                 let (gid, uid) = (pu("guild_id").unwrap_or(0), pu("user_id").unwrap_or(0));
                 match self.guilds.get(&gid) {
                     None => Answer::error(404, 10004, "Unknown Guild"),
-                    Some(g) if !g.members.contains_key(&uid) && uid != BOT_USER_ID => Answer::error(404, 10007, "Unknown Member"),
+                    Some(g) if !g.members.contains_key(&uid) && uid != BOT_USER_ID => {
+                        Answer::error(404, 10007, "Unknown Member")
+                    }
                     Some(_) => Answer::ok(self.member_json(gid, uid, true)),
                 }
             }
@@ -2821,7 +3246,13 @@ impl State {
         json!(self.ws_url)
     }
 
-    fn new_message(&mut self, channel: u64, body: &Value, token: Option<String>, original: bool) -> StoredMessage {
+    fn new_message(
+        &mut self,
+        channel: u64,
+        body: &Value,
+        token: Option<String>,
+        original: bool,
+    ) -> StoredMessage {
         let id = self.next_id();
         let embeds = body["embeds"].as_array().cloned().unwrap_or_default();
         StoredMessage {
@@ -2830,9 +3261,16 @@ impl State {
             author: self.bot_author(),
             content: body["content"].as_str().unwrap_or("").to_string(),
             embeds: Value::Array(embeds.into_iter().map(rich).collect()),
-            components: body["components"].as_array().cloned().map(Value::Array).unwrap_or(json!([])),
+            components: body["components"]
+                .as_array()
+                .cloned()
+                .map(Value::Array)
+                .unwrap_or(json!([])),
             flags: body["flags"].as_u64().unwrap_or(0),
-            allowed_mentions: body.get("allowed_mentions").filter(|v| !v.is_null()).cloned(),
+            allowed_mentions: body
+                .get("allowed_mentions")
+                .filter(|v| !v.is_null())
+                .cloned(),
             timestamp: snowflake_timestamp(id),
             edited_timestamp: None,
             edits: Vec::new(),
@@ -2850,7 +3288,14 @@ impl State {
             m.content = c.as_str().unwrap_or("").to_string();
         }
         if let Some(e) = body.get("embeds") {
-            m.embeds = Value::Array(e.as_array().cloned().unwrap_or_default().into_iter().map(rich).collect());
+            m.embeds = Value::Array(
+                e.as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(rich)
+                    .collect(),
+            );
         }
         if let Some(c) = body.get("components") {
             m.components = c.as_array().cloned().map(Value::Array).unwrap_or(json!([]));
@@ -2858,7 +3303,10 @@ impl State {
         if let Some(f) = body["flags"].as_u64() {
             m.flags = (m.flags & EPHEMERAL) | (f & !EPHEMERAL);
         }
-        m.allowed_mentions = body.get("allowed_mentions").filter(|v| !v.is_null()).cloned();
+        m.allowed_mentions = body
+            .get("allowed_mentions")
+            .filter(|v| !v.is_null())
+            .cloned();
         m.edited_timestamp = Some(now_timestamp());
         let m = self.messages[i].clone();
         self.message_json(&m)
@@ -2885,28 +3333,64 @@ impl State {
         if let Some(info) = &info {
             if info.id != interaction_id {
                 self.callbacks.push(cb);
-                self.violate(seq, "callback", "interaction_id_mismatch", format!("token belongs to interaction {}, not {interaction_id}", info.id), body);
+                self.violate(
+                    seq,
+                    "callback",
+                    "interaction_id_mismatch",
+                    format!(
+                        "token belongs to interaction {}, not {interaction_id}",
+                        info.id
+                    ),
+                    body,
+                );
                 return Answer::error(404, 10062, "Unknown interaction");
             }
             if info.acknowledged {
                 self.callbacks.push(cb);
-                self.violate(seq, "callback", "interaction_already_acknowledged", "a second callback for the same interaction".into(), body);
+                self.violate(
+                    seq,
+                    "callback",
+                    "interaction_already_acknowledged",
+                    "a second callback for the same interaction".into(),
+                    body,
+                );
                 return Answer::error(400, 40060, "Interaction has already been acknowledged.");
             }
             let elapsed = info.created.elapsed();
             if elapsed > self.interaction_deadline {
                 self.callbacks.push(cb);
-                self.violate(seq, "callback", "interaction_timeout", format!("answered after {elapsed:?} (deadline {:?})", self.interaction_deadline), body);
+                self.violate(
+                    seq,
+                    "callback",
+                    "interaction_timeout",
+                    format!(
+                        "answered after {elapsed:?} (deadline {:?})",
+                        self.interaction_deadline
+                    ),
+                    body,
+                );
                 return Answer::error(404, 10062, "Unknown interaction");
             }
             if kind == 9 && info.kind == 5 {
                 self.callbacks.push(cb);
-                self.violate(seq, "callback", "modal_from_modal", "a modal cannot answer a modal submit".into(), body);
+                self.violate(
+                    seq,
+                    "callback",
+                    "modal_from_modal",
+                    "a modal cannot answer a modal submit".into(),
+                    body,
+                );
                 return Answer::error(400, 50035, "Invalid Form Body");
             }
             if kind == 7 && info.kind != 3 && info.kind != 5 {
                 self.callbacks.push(cb);
-                self.violate(seq, "callback", "update_without_message", "type 7 is only valid for component/modal interactions".into(), body);
+                self.violate(
+                    seq,
+                    "callback",
+                    "update_without_message",
+                    "type 7 is only valid for component/modal interactions".into(),
+                    body,
+                );
                 return Answer::error(400, 50035, "Invalid Form Body");
             }
         }
@@ -2923,7 +3407,10 @@ impl State {
             }
             7 => {
                 if let Some(mid) = info.as_ref().and_then(|i| i.message_id)
-                    && let Some(i) = self.messages.iter().position(|m| m.id == mid && m.channel_id == channel)
+                    && let Some(i) = self
+                        .messages
+                        .iter()
+                        .position(|m| m.id == mid && m.channel_id == channel)
                 {
                     self.edit_message_at(i, &data);
                 }
@@ -3026,7 +3513,13 @@ async fn serve_ws(
         let mut st = inner.lock();
         st.gw_request_uris.push(uri.clone());
         if !uri.starts_with("/ws") || !uri.contains("v=10") {
-            st.violate(0, "gateway", "gateway_url", format!("websocket opened at {uri} (expected /ws?v=10...)"), &Value::Null);
+            st.violate(
+                0,
+                "gateway",
+                "gateway_url",
+                format!("websocket opened at {uri} (expected /ws?v=10...)"),
+                &Value::Null,
+            );
         }
         let hello = json!({"op": 10, "d": {"heartbeat_interval": st.heartbeat_ms,
                            "_trace": ["[\"gateway-prd-fake\",{\"micros\":0.0}]"]}, "s": null, "t": null});
@@ -3084,7 +3577,12 @@ async fn serve_ws(
     let _ = ws.close(None).await;
 }
 
-fn handle_gateway_frame(inner: &Arc<Inner>, conn_id: u64, tx: &mpsc::UnboundedSender<WsCommand>, v: Value) {
+fn handle_gateway_frame(
+    inner: &Arc<Inner>,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<WsCommand>,
+    v: Value,
+) {
     let mut st = inner.lock();
     st.gw_received.push(v.clone());
     let send = |st: &mut State, frame: Value| {
@@ -3108,15 +3606,28 @@ fn handle_gateway_frame(inner: &Arc<Inner>, conn_id: u64, tx: &mpsc::UnboundedSe
                 raw: v.clone(),
             });
             if token.trim_start_matches("Bot ") != st.token {
-                st.violate(0, "gateway", "gateway_auth", "Identify with a wrong token".into(), &Value::Null);
+                st.violate(
+                    0,
+                    "gateway",
+                    "gateway_auth",
+                    "Identify with a wrong token".into(),
+                    &Value::Null,
+                );
                 let _ = tx.send(WsCommand::Close(4004, "Authentication failed.".into()));
                 return;
             }
-            if st.gw_conns.iter().any(|c| c.id == conn_id && c.session_id.is_some()) {
+            if st
+                .gw_conns
+                .iter()
+                .any(|c| c.id == conn_id && c.session_id.is_some())
+            {
                 let _ = tx.send(WsCommand::Close(4005, "Already authenticated.".into()));
                 return;
             }
-            let session_id = format!("{:032x}", (u128::from(now_nanos()) << 32) ^ u128::from(conn_id));
+            let session_id = format!(
+                "{:032x}",
+                (u128::from(now_nanos()) << 32) ^ u128::from(conn_id)
+            );
             st.gw_sessions.push(GatewaySession {
                 session_id: session_id.clone(),
                 seq: 0,
@@ -3160,7 +3671,11 @@ fn handle_gateway_frame(inner: &Arc<Inner>, conn_id: u64, tx: &mpsc::UnboundedSe
             let mut events = vec![("READY", ready)];
             events.extend(guild_creates.into_iter().map(|g| ("GUILD_CREATE", g)));
             for (name, data) in events {
-                let sess = st.gw_sessions.iter_mut().find(|s| s.session_id == session_id).unwrap();
+                let sess = st
+                    .gw_sessions
+                    .iter_mut()
+                    .find(|s| s.session_id == session_id)
+                    .unwrap();
                 sess.seq += 1;
                 let frame = json!({"op": 0, "t": name, "s": sess.seq, "d": data});
                 sess.events.push((sess.seq, frame.to_string()));
@@ -3180,9 +3695,15 @@ fn handle_gateway_frame(inner: &Arc<Inner>, conn_id: u64, tx: &mpsc::UnboundedSe
                 send(&mut st, json!({"op": 9, "d": false, "s": null, "t": null}));
                 return;
             };
-            let replay: Vec<String> = sess.events.iter().filter(|(s, _)| *s > from).map(|(_, f)| f.clone()).collect();
+            let replay: Vec<String> = sess
+                .events
+                .iter()
+                .filter(|(s, _)| *s > from)
+                .map(|(_, f)| f.clone())
+                .collect();
             sess.seq += 1;
-            let resumed = json!({"op": 0, "t": "RESUMED", "s": sess.seq, "d": {"_trace": ["fake"]}});
+            let resumed =
+                json!({"op": 0, "t": "RESUMED", "s": sess.seq, "d": {"_trace": ["fake"]}});
             sess.events.push((sess.seq, resumed.to_string()));
             for f in replay {
                 let _ = tx.send(WsCommand::Send(f));
