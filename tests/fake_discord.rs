@@ -878,3 +878,263 @@ async fn faults_rate_limits_and_slow_answers() {
     let _ = Arc::clone(&http);
     let _ = EPHEMERAL;
 }
+
+async fn start_client(
+    fake: &FakeDiscord,
+) -> (
+    mpsc::UnboundedReceiver<Got>,
+    Arc<serenity::gateway::ShardManager>,
+    tokio::task::JoinHandle<serenity::Result<()>>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut client = serenity::client::ClientBuilder::new_with_http(
+        fake.http_builder().build(),
+        GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT,
+    )
+    .event_handler(Forward(tx))
+    .await
+    .expect("client");
+    let shards = client.shard_manager.clone();
+    let run = tokio::spawn(async move { client.start().await });
+    (rx, shards, run)
+}
+
+#[tokio::test]
+async fn gateway_heartbeats_close_and_drop_lead_to_resume() {
+    let fake = FakeDiscord::start().await;
+    fake.set_heartbeat_interval(150);
+    let (mut rx, shards, run) = start_client(&fake).await;
+    let Got::Ready(_) = next(&mut rx).await else {
+        panic!("expected ready")
+    };
+    assert_eq!(
+        fake.gateway_frames_sent()[0]["d"]["heartbeat_interval"],
+        150
+    );
+    assert!(
+        fake.wait_until(|f| f.heartbeats() >= 2, WAIT).await,
+        "serenity heartbeats at the announced interval"
+    );
+    assert!(
+        fake.gateway_frames_sent().iter().any(|f| f["op"] == 11),
+        "heartbeats are acked"
+    );
+
+    // Close 4000 (unknown error): resumable.
+    fake.gateway_close(4000, "Unknown error");
+    assert!(fake.wait_until(|f| f.resumes().len() == 1, WAIT).await);
+    let Got::Resumed = next(&mut rx).await else {
+        panic!("expected resumed")
+    };
+    // A dropped TCP connection: resumable too.
+    fake.gateway_drop();
+    assert!(fake.wait_until(|f| f.resumes().len() == 2, WAIT).await);
+    let Got::Resumed = next(&mut rx).await else {
+        panic!("expected resumed")
+    };
+    assert!(fake.wait_for_session(WAIT).await);
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fake.message_create(CHANNEL, ALICE, "alice", false, "still here", json!([])),
+    );
+    let Got::Message(m) = next(&mut rx).await else {
+        panic!("expected message")
+    };
+    assert_eq!(m.content, "still here");
+    assert_eq!(fake.identifies().len(), 1);
+    assert_eq!(fake.connections_total(), 3);
+    shards.shutdown_all().await;
+    let _ = tokio::time::timeout(WAIT, run).await;
+    fake.assert_no_violations();
+}
+
+#[tokio::test]
+async fn interaction_flows_deferred_update_timeout_and_webhook_auth() {
+    let fake = FakeDiscord::start().await;
+    let http = fake.http();
+    let channel = ChannelId::new(CHANNEL);
+    let sent = channel
+        .send_message(
+            &http,
+            CreateMessage::new()
+                .content("F-2")
+                .components(vec![CreateActionRow::Buttons(vec![
+                    CreateButton::new("claim:F-2").label("Claim"),
+                ])])
+                .allowed_mentions(no_mentions()),
+        )
+        .await
+        .unwrap();
+
+    // Type 7 (update message) on a button click edits the clicked message.
+    let click = fake.button_click(CHANNEL, sent.id.get(), ALICE, "claim:F-2");
+    let id = InteractionId::new(click["id"].as_str().unwrap().parse().unwrap());
+    CreateInteractionResponse::UpdateMessage(
+        CreateInteractionResponseMessage::new()
+            .content("F-2 claimed")
+            .components(vec![])
+            .allowed_mentions(no_mentions()),
+    )
+    .execute(&http, (id, click["token"].as_str().unwrap()))
+    .await
+    .expect("update");
+    let m = fake.message(CHANNEL, sent.id.get()).unwrap();
+    assert_eq!(m.content, "F-2 claimed");
+    assert_eq!(m.edit_count(), 1);
+    assert_eq!(m.components, json!([]));
+
+    // Deferred (type 5), then @original is created by the first edit; follow-up edit/delete.
+    let cmd = fake.slash_command(CHANNEL, ALICE, "remedy", None, &[]);
+    let cid = InteractionId::new(cmd["id"].as_str().unwrap().parse().unwrap());
+    let token = cmd["token"].as_str().unwrap().to_string();
+    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
+        .execute(&http, (cid, &token))
+        .await
+        .expect("defer");
+    assert!(fake.callbacks()[1].ephemeral);
+    assert_eq!(fake.callbacks()[1].kind, 5);
+    EditInteractionResponse::new()
+        .content("done")
+        .allowed_mentions(no_mentions())
+        .execute(&http, &token)
+        .await
+        .expect("edit original after defer");
+    let fup = CreateInteractionResponseFollowup::new()
+        .content("details")
+        .ephemeral(true)
+        .allowed_mentions(no_mentions())
+        .execute(&http, (None, &token))
+        .await
+        .unwrap();
+    http.edit_followup_message(
+        &token,
+        fup.id,
+        &json!({"content": "details v2", "allowed_mentions": {"parse": []}}),
+        Vec::new(),
+    )
+    .await
+    .expect("edit follow-up");
+    let f = fake.followups();
+    assert_eq!(f.len(), 2);
+    assert!(f[0].original_response && f[0].content == "done");
+    assert!(f[1].ephemeral() && f[1].content == "details v2");
+    assert!(
+        fake.messages(CHANNEL).iter().all(|m| !m.ephemeral()),
+        "ephemeral responses are not channel messages"
+    );
+    http.delete_followup_message(&token, fup.id)
+        .await
+        .expect("delete");
+    assert!(fake.message(CHANNEL, fup.id.get()).unwrap().deleted);
+
+    // Webhook routes are authorised by the token in the path: no Authorization header needed.
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/webhooks/{APPLICATION_ID}/{token}",
+            fake.api_url()
+        ))
+        .json(&json!({"content": "no header", "allowed_mentions": {"parse": []}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["webhook_id"], APPLICATION_ID.to_string());
+    assert!(
+        fake.calls_to("create_followup")
+            .last()
+            .unwrap()
+            .authorization
+            .is_none()
+    );
+    fake.assert_no_violations();
+
+    // Too late: 404 10062 and a violation.
+    fake.set_interaction_deadline(Duration::from_millis(50));
+    let late = fake.button_click(CHANNEL, sent.id.get(), ALICE, "claim:F-2");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let err = CreateInteractionResponse::Acknowledge
+        .execute(
+            &http,
+            (
+                InteractionId::new(late["id"].as_str().unwrap().parse().unwrap()),
+                late["token"].as_str().unwrap(),
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(discord_error(&err), (404, 10062));
+    assert_eq!(fake.violations()[0].rule, "interaction_timeout");
+    assert!(!fake.callbacks().last().unwrap().accepted);
+}
+
+#[tokio::test]
+async fn raw_serenity_requests_and_pagination() {
+    let fake = FakeDiscord::start().await;
+    let http = fake.http();
+    let channel = ChannelId::new(CHANNEL);
+
+    // A request built with serenity's Request and sent by our own reqwest client.
+    let client = reqwest::Client::new();
+    let body =
+        serde_json::to_vec(&json!({"content": "raw", "allowed_mentions": {"parse": []}})).unwrap();
+    let req = serenity::http::Request::new(
+        serenity::http::Route::ChannelMessages {
+            channel_id: channel,
+        },
+        serenity::http::LightMethod::Post,
+    )
+    .body(Some(body))
+    .build(&client, &format!("Bot {}", fake.token()), Some(&fake.url()))
+    .expect("build");
+    let resp = req.send().await.expect("send");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-ratelimit-limit"], "5");
+    let msg: serenity::model::channel::Message = resp.json().await.expect("a message object");
+    assert_eq!(msg.content, "raw");
+
+    // Pagination: newest first, before/after/around.
+    let mut ids = vec![msg.id];
+    for i in 0..5 {
+        let m = channel
+            .send_message(
+                &http,
+                CreateMessage::new()
+                    .content(format!("m{i}"))
+                    .allowed_mentions(no_mentions()),
+            )
+            .await
+            .unwrap();
+        ids.push(m.id);
+    }
+    let get = |b: serenity::builder::GetMessages| {
+        let http = http.clone();
+        async move {
+            channel
+                .messages(&http, b)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    use serenity::builder::GetMessages;
+    assert_eq!(get(GetMessages::new().limit(2)).await, vec![ids[5], ids[4]]);
+    assert_eq!(
+        get(GetMessages::new().before(ids[3]).limit(2)).await,
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(
+        get(GetMessages::new().after(ids[1]).limit(2)).await,
+        vec![ids[3], ids[2]]
+    );
+    assert_eq!(
+        get(GetMessages::new().around(ids[3]).limit(3)).await,
+        vec![ids[4], ids[3], ids[2]]
+    );
+    let last = fake.calls_to("list_messages").pop().unwrap();
+    assert_eq!(last.query.get("around"), Some(&ids[3].to_string()));
+    assert_eq!(last.query.get("limit").map(String::as_str), Some("3"));
+    fake.assert_no_violations();
+}

@@ -1000,6 +1000,23 @@ impl FakeDiscord {
         self.inner.lock().gw_request_uris.clone()
     }
 
+    /// Connections that identified (or resumed) and get dispatches.
+    pub fn sessions(&self) -> usize {
+        self.inner
+            .lock()
+            .gw_conns
+            .iter()
+            .filter(|c| c.session_id.is_some())
+            .count()
+    }
+
+    /// Wait until a connection has a session (READY or RESUMED sent), so that
+    /// [`FakeDiscord::dispatch`] reaches it. Dispatches with no session are dropped, like
+    /// events Discord sends while a bot is offline.
+    pub async fn wait_for_session(&self, timeout: Duration) -> bool {
+        self.wait_until(|f| f.sessions() > 0, timeout).await
+    }
+
     /// Wait for the first Identify.
     pub async fn wait_for_identify(&self, timeout: Duration) -> Option<Identify> {
         self.wait_until(|f| !f.identifies().is_empty(), timeout)
