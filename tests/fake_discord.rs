@@ -542,6 +542,28 @@ async fn gateway_with_serenity_client() {
     assert_eq!(modal.data.custom_id, "assign:F-1");
     assert_eq!(modal.data.components.len(), 1);
 
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake.string_select(
+            CHANNEL,
+            m.id.get(),
+            ALICE,
+            "severity",
+            &["high", "critical"],
+        ),
+    );
+    let Got::Interaction(i) = next(&mut rx).await else {
+        panic!("expected interaction")
+    };
+    let Interaction::Component(sel) = *i else {
+        panic!("expected a component interaction, got {i:?}")
+    };
+    let serenity::all::ComponentInteractionDataKind::StringSelect { values } = &sel.data.kind
+    else {
+        panic!("expected a string select, got {:?}", sel.data.kind)
+    };
+    assert_eq!(values, &vec!["high".to_string(), "critical".to_string()]);
+
     // op 7 Reconnect: serenity resumes on a new connection and gets RESUMED.
     fake.gateway_reconnect();
     assert!(
@@ -719,6 +741,54 @@ async fn limits_are_violations_and_400s() {
         let v = fake.violations();
         assert!(v.iter().any(|v| v.rule == "openapi_schema"), "{v:?}");
     }
+
+    // Commands: uppercase names and duplicates.
+    fake.clear_violations();
+    let err = http
+        .create_guild_commands(
+            GuildId::new(GUILD),
+            &json!([
+                {"name": "Remedy", "description": "x", "type": 1},
+                {"name": "status", "description": "x", "type": 1},
+                {"name": "status", "description": "y", "type": 1},
+            ]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(discord_error(&err), (400, 50035));
+    let rules: Vec<String> = fake.violations().into_iter().map(|v| v.rule).collect();
+    assert!(
+        rules.contains(&"command_name_invalid".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"duplicate_command_name".to_string()),
+        "{rules:?}"
+    );
+    assert!(fake.commands(Some(GUILD)).is_empty());
+
+    // A string select alone in its row is fine; with a button beside it, it is not.
+    fake.clear_violations();
+    let select = json!({"type": 3, "custom_id": "pick", "options": [{"label": "a", "value": "a"}]});
+    http.send_message(
+        channel,
+        Vec::new(),
+        &json!({"content": "pick", "allowed_mentions": {"parse": []},
+        "components": [{"type": 1, "components": [select]}]}),
+    )
+    .await
+    .expect("select alone");
+    let err = http
+        .send_message(channel, Vec::new(), &json!({"content": "pick", "allowed_mentions": {"parse": []},
+            "components": [{"type": 1, "components": [select, {"type": 2, "style": 1, "label": "b", "custom_id": "b"}]}]}))
+        .await
+        .unwrap_err();
+    assert_eq!(discord_error(&err), (400, 50035));
+    assert!(
+        fake.violations()
+            .iter()
+            .any(|v| v.rule == "select_not_alone")
+    );
 
     // Modals: a title over 45 chars and two inputs in one row.
     fake.clear_violations();

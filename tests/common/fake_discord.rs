@@ -1115,6 +1115,42 @@ impl FakeDiscord {
         v
     }
 
+    /// INTERACTION_CREATE data of any `kind` (2 command, 3 component, 4 autocomplete,
+    /// 5 modal submit) with the common fields filled in (fresh id and token, guild, channel,
+    /// member, locale, entitlements...) and `data` as given.
+    pub fn interaction(&self, kind: u64, channel_id: u64, user_id: u64, data: Value) -> Value {
+        let mut st = self.inner.lock();
+        let mut v = st.interaction_base(kind, channel_id, user_id, None);
+        v["data"] = data;
+        v
+    }
+
+    /// A string-select choice (corpus `docs_message_component_string_select` shape) on a
+    /// stored (or synthesised) message.
+    pub fn string_select(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        user_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> Value {
+        let mut v = self.button_click(channel_id, message_id, user_id, custom_id);
+        v["data"] = json!({"custom_id": custom_id, "component_type": 3, "values": values});
+        v
+    }
+
+    /// The `(interaction id, token)` of a payload built here.
+    pub fn interaction_ids(payload: &Value) -> (u64, String) {
+        (
+            payload["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            payload["token"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
     /// INTERACTION_CREATE data for a modal submit (corpus `docs_modal_submit_text_input`
     /// shape): one action row per `(custom_id, value)` text input.
     pub fn modal_submit(
@@ -1917,6 +1953,9 @@ fn process_accepted(
         }
         "start_thread" => validate_thread_name(body, &mut problems),
         "callback" => validate_callback(body, &mut problems),
+        "bulk_overwrite_global_commands" | "bulk_overwrite_guild_commands" => {
+            validate_commands(body, &mut problems)
+        }
         "list_messages" => {
             if let Some(l) = query.get("limit") {
                 match l.parse::<u32>() {
@@ -2347,6 +2386,77 @@ fn check_component(c: &Value, path: &str, ids: &mut HashSet<String>, out: &mut V
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// Bulk command overwrites: chat-input names are lowercase `[-_\p{L}\p{N}]{1,32}`
+/// (options too), descriptions 1..=100, and names are unique per command type.
+fn validate_commands(body: &Value, out: &mut Vec<Problem>) {
+    fn name_ok(n: &str) -> bool {
+        let len = n.chars().count();
+        (1..=32).contains(&len)
+            && n.chars()
+                .all(|c| (c.is_alphanumeric() || c == '-' || c == '_') && !c.is_uppercase())
+    }
+    fn check_options(opts: &Value, path: &str, out: &mut Vec<Problem>) {
+        for (i, o) in opts.as_array().into_iter().flatten().enumerate() {
+            let op = format!("{path}.{i}");
+            let n = o["name"].as_str().unwrap_or("");
+            if !name_ok(n) {
+                out.push(Problem::new(
+                    &format!("{op}.name"),
+                    "command_name_invalid",
+                    format!("option name {n:?} must be lowercase [-_a-z0-9], 1..=32"),
+                ));
+            }
+            let d = chars(&o["description"]);
+            if d == 0 || d > 100 {
+                out.push(Problem::new(
+                    &format!("{op}.description"),
+                    "command_description_invalid",
+                    format!("option {n:?} description is {d} chars (1..=100)"),
+                ));
+            }
+            check_options(&o["options"], &format!("{op}.options"), out);
+        }
+    }
+    let Some(cmds) = body.as_array() else {
+        out.push(Problem::new(
+            "",
+            "commands_not_an_array",
+            "bulk overwrite body is not an array".into(),
+        ));
+        return;
+    };
+    let mut seen = HashSet::new();
+    for (i, c) in cmds.iter().enumerate() {
+        let kind = c["type"].as_u64().unwrap_or(1);
+        let n = c["name"].as_str().unwrap_or("");
+        if kind == 1 {
+            if !name_ok(n) {
+                out.push(Problem::new(
+                    &format!("{i}.name"),
+                    "command_name_invalid",
+                    format!("command name {n:?} must be lowercase [-_a-z0-9], 1..=32"),
+                ));
+            }
+            let d = chars(&c["description"]);
+            if d == 0 || d > 100 {
+                out.push(Problem::new(
+                    &format!("{i}.description"),
+                    "command_description_invalid",
+                    format!("command {n:?} description is {d} chars (1..=100)"),
+                ));
+            }
+            check_options(&c["options"], &format!("{i}.options"), out);
+        }
+        if !seen.insert((kind, n.to_string())) {
+            out.push(Problem::new(
+                &format!("{i}.name"),
+                "duplicate_command_name",
+                format!("two type-{kind} commands named {n:?}"),
+            ));
         }
     }
 }
