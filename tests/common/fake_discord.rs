@@ -35,6 +35,50 @@
 //! | `get_guild_commands` / `bulk_overwrite_guild_commands` | `GET`/`PUT /applications/{application_id}/guilds/{guild_id}/commands` |
 //! | `get_guild` / `get_roles` / `get_guild_channels` / `get_member` | `GET /guilds/{guild_id}`, `/roles`, `/channels`, `/members/{user_id}` |
 //! | `unknown` | anything else (404 + violation) |
+//!
+//! Authentication: bot routes need `Authorization: Bot {token}` (else 401 + `unauthorized`);
+//! `GET /gateway`, interaction callbacks and the webhook routes are authorised by the path
+//! (webhook routes must carry [`APPLICATION_ID`]).
+//!
+//! Checks (each is a [`Violation`]; the call gets 400 `{"code":50035,"message":"Invalid Form
+//! Body","errors":{...}}` with Discord's nested `_errors`, or 50006 for an empty message):
+//! - message bodies (create, edit, follow-ups, callback 4/7 `data`): `content_too_long`
+//!   (2000), `too_many_embeds` (10), `embed_title_too_long` (256),
+//!   `embed_description_too_long` (4096), `too_many_embed_fields` (25),
+//!   `embed_field_name_too_long` (256), `embed_field_value_too_long` (1024),
+//!   `embed_footer_too_long` (2048), `embed_author_name_too_long` (256),
+//!   `embed_total_too_long` (6000 over all embeds), `too_many_action_rows` (5),
+//!   `not_an_action_row`, `too_many_buttons` (5), `select_not_alone`, `custom_id_too_long`
+//!   (100), `duplicate_custom_id`, `button_label_too_long` (80), `link_button_invalid`,
+//!   `button_missing_custom_id`, `empty_message`;
+//! - mentions: `missing_allowed_mentions` (on every create/edit), `allowed_mentions_too_broad`
+//!   (`parse` other than `users`, or a `roles` list), `allowed_mentions_conflict`,
+//!   `broadcast_mention` (`@everyone`/`@here` in content without `allowed_mentions`);
+//! - threads: `thread_name_invalid` (1..=100); a second thread on a message is Discord's
+//!   plain 400 `160004` (no violation); unknown message → 404 `10008`;
+//! - interaction callbacks: modal rules (`modal_title_invalid` 1..=45, `custom_id_too_long`,
+//!   `modal_component_count` 1..=5, `modal_row_invalid` (a row holds exactly one text input;
+//!   label components (type 18) and text displays (type 10) are accepted),
+//!   `modal_label_too_long`, `text_input_label_too_long` (45), `text_input_value_too_long`
+//!   (4000)); for interactions built here: `interaction_already_acknowledged` (400 40060),
+//!   `interaction_timeout` (404 10062 after [`FakeDiscord::set_interaction_deadline`], 3 s by
+//!   default), `modal_from_modal`, `update_without_message`;
+//! - commands: `command_name_invalid`, `command_description_invalid`,
+//!   `duplicate_command_name`;
+//! - `openapi_schema`: required properties, enums/consts, string lengths and array sizes of
+//!   the request body schema in `corpus/discord/openapi/openapi.json` for create/edit message,
+//!   start thread, create DM, interaction callback, webhook follow-ups and command overwrites;
+//! - `unknown_route`, `unauthorized`, `unknown_webhook`, `unsupported_body` (multipart is not
+//!   parsed), `invalid_limit`; gateway: `gateway_auth`, `gateway_url`, `gateway_binary_frame`.
+//!
+//! Gateway (`ws://127.0.0.1:PORT/ws`): Hello (op 10, [`FakeDiscord::set_heartbeat_interval`])
+//! → Identify (op 2; wrong token → close 4004; twice → 4005) → READY (seq 1; user, unavailable
+//! guild stubs, session_id, resume_gateway_url, application) → one GUILD_CREATE per configured
+//! guild. Heartbeats (op 1) get op 11. Resume (op 6) replays the events after the client's seq
+//! and sends RESUMED; an unknown session gets op 9 `false`. Hooks:
+//! [`FakeDiscord::dispatch`], [`FakeDiscord::gateway_reconnect`] (op 7),
+//! [`FakeDiscord::gateway_invalid_session`], [`FakeDiscord::gateway_close`],
+//! [`FakeDiscord::gateway_drop`].
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
