@@ -1119,6 +1119,25 @@ async fn interaction_flows_deferred_update_timeout_and_webhook_auth() {
     );
     fake.assert_no_violations();
 
+    // ?with_response=true returns the callback response object.
+    let cmd = fake.slash_command(CHANNEL, ALICE, "status", None, &[]);
+    let (iid, itoken) = FakeDiscord::interaction_ids(&cmd);
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/interactions/{iid}/{itoken}/callback?with_response=true",
+            fake.api_url()
+        ))
+        .json(&json!({"type": 4, "data": {"content": "ok", "allowed_mentions": {"parse": []}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["resource"]["type"], 4);
+    assert_eq!(body["resource"]["message"]["content"], "ok");
+    assert_eq!(body["interaction"]["id"], iid.to_string());
+    fake.assert_no_violations();
+
     // Too late: 404 10062 and a violation.
     fake.set_interaction_deadline(Duration::from_millis(50));
     let late = fake.button_click(CHANNEL, sent.id.get(), ALICE, "claim:F-2");

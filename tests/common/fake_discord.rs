@@ -3035,7 +3035,7 @@ impl State {
     ) -> Value {
         let id = self.next_id();
         let token = format!(
-            "aW50ZXJhY3Rpb246{id}:fake-token-{:x}",
+            "aW50ZXJhY3Rpb246{id}-fake-{:x}",
             now_nanos() ^ id.rotate_left(17)
         );
         let guild_id = self.guild_of_channel(channel_id);
@@ -3268,7 +3268,7 @@ impl State {
                                      "join_timestamp": snowflake_timestamp(id), "flags": 0});
                 Answer::ok(v)
             }
-            "callback" => self.interaction_callback(seq, route, body),
+            "callback" => self.interaction_callback(seq, route, query, body),
             "create_followup" => {
                 let token = route.params["token"].clone();
                 let channel = self
@@ -3483,7 +3483,15 @@ impl State {
         self.message_json(&m)
     }
 
-    fn interaction_callback(&mut self, seq: u64, route: &Route, body: &Value) -> Answer {
+    /// `?with_response=true` answers 200 with an interaction callback response object
+    /// (`interaction` + `resource.message`); otherwise 204.
+    fn interaction_callback(
+        &mut self,
+        seq: u64,
+        route: &Route,
+        query: &BTreeMap<String, String>,
+        body: &Value,
+    ) -> Answer {
         let token = route.params["token"].clone();
         let interaction_id = route.params["interaction_id"].parse::<u64>().unwrap_or(0);
         let kind = body["type"].as_u64().unwrap_or(0);
@@ -3571,22 +3579,40 @@ impl State {
         cb.accepted = true;
         self.callbacks.push(cb);
         let channel = info.as_ref().map(|i| i.channel_id).unwrap_or(0);
-        match kind {
+        let message = match kind {
             4 => {
                 let m = self.new_message(channel, &data, Some(token), true);
+                let v = self.message_json(&m);
                 self.messages.push(m);
+                Some(v)
             }
-            7 => {
-                if let Some(mid) = info.as_ref().and_then(|i| i.message_id)
-                    && let Some(i) = self
-                        .messages
+            7 => info
+                .as_ref()
+                .and_then(|i| i.message_id)
+                .and_then(|mid| {
+                    self.messages
                         .iter()
                         .position(|m| m.id == mid && m.channel_id == channel)
-                {
-                    self.edit_message_at(i, &data);
-                }
+                })
+                .map(|i| self.edit_message_at(i, &data)),
+            _ => None,
+        };
+        if query.get("with_response").is_some_and(|v| v == "true") {
+            let mut resource = json!({"type": kind});
+            if let Some(m) = &message {
+                resource["message"] = m.clone();
             }
-            _ => {}
+            return Answer::ok(json!({
+                "interaction": {
+                    "id": interaction_id.to_string(),
+                    "type": info.as_ref().map(|i| i.kind).unwrap_or(0),
+                    "activity_instance_id": null,
+                    "response_message_id": message.as_ref().map(|m| m["id"].clone()),
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": ephemeral,
+                },
+                "resource": resource,
+            }));
         }
         Answer::no_content()
     }
