@@ -3,6 +3,7 @@
 //! not reachable, and fail instead when REMEDYBOT_REQUIRE_POSTGRES=1 (CI sets it).
 #![allow(dead_code)]
 
+pub mod fake_discord;
 pub mod fake_slack;
 
 use std::net::SocketAddr;
