@@ -515,6 +515,30 @@ impl Store {
         .transpose()
     }
 
+    /// The finding whose thread is message `message_ref`, by the message alone (Discord:
+    /// a thread's channel id is its root message's id, and ids are unique).
+    pub async fn finding_by_thread_ref(
+        &self,
+        platform: &str,
+        message_ref: &str,
+    ) -> Result<Option<FindingId>, StoreError> {
+        let row = sqlx::query(
+            "SELECT finding_key FROM chat_messages WHERE platform = $1 AND message_ref = $2 \
+               AND role = 'thread'",
+        )
+        .bind(platform)
+        .bind(message_ref)
+        .fetch_optional(self.pool())
+        .await
+        .ctx("finding a thread")?;
+        row.map(|r| {
+            r.try_get(0)
+                .ctx("finding a thread")
+                .map(FindingId::from_key)
+        })
+        .transpose()
+    }
+
     /// The channels findings' threads live in on a platform, by finding.
     pub async fn thread_channels(
         &self,

@@ -453,6 +453,8 @@ struct State {
     calls: Vec<Call>,
     violations: Vec<Violation>,
     messages: Vec<StoredMessage>,
+    /// `(channel, nonce)` → message id, for `enforce_nonce` creates.
+    nonces: HashMap<(u64, String), u64>,
     threads: Vec<StoredThread>,
     channels: BTreeMap<u64, ChannelInfo>,
     guilds: BTreeMap<u64, GuildInfo>,
@@ -538,6 +540,7 @@ impl FakeDiscord {
             calls: Vec::new(),
             violations: Vec::new(),
             messages: Vec::new(),
+            nonces: HashMap::new(),
             threads: Vec::new(),
             channels: BTreeMap::new(),
             guilds: BTreeMap::new(),
@@ -3160,8 +3163,26 @@ impl State {
             },
             "create_message" => {
                 let channel = pu("channel_id").unwrap_or(0);
+                // Discord: with `enforce_nonce`, a create repeating a recent nonce returns
+                // the message already made instead of making another.
+                let nonce = body.get("nonce").and_then(|n| {
+                    n.as_str()
+                        .map(str::to_string)
+                        .or_else(|| n.as_u64().map(|u| u.to_string()))
+                });
+                let enforce = body.get("enforce_nonce").and_then(Value::as_bool) == Some(true);
+                if let (Some(nonce), true) = (&nonce, enforce)
+                    && let Some(id) = self.nonces.get(&(channel, nonce.clone())).copied()
+                    && let Some(m) = self.messages.iter().find(|m| m.id == id)
+                {
+                    return Answer::ok(self.message_json(m));
+                }
                 let m = self.new_message(channel, body, None, false);
-                let v = self.message_json(&m);
+                let mut v = self.message_json(&m);
+                if let Some(nonce) = nonce {
+                    self.nonces.insert((channel, nonce.clone()), m.id);
+                    v["nonce"] = json!(nonce);
+                }
                 self.messages.push(m);
                 Answer::ok(v)
             }

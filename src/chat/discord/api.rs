@@ -75,9 +75,19 @@ impl DiscordApi {
         }
     }
 
-    /// serenity's client, for the gateway and typed calls.
+    /// serenity's client, for typed calls.
     pub fn http(&self) -> &Arc<Http> {
         &self.http
+    }
+
+    /// A serenity client configured like this one (same token, base URL and connection
+    /// pool), for the gateway, which takes ownership of its own.
+    pub fn serenity_http(&self) -> Http {
+        let mut builder = HttpBuilder::new(self.http.token()).client(self.client.clone());
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
+        }
+        builder.build()
     }
 
     /// Send one request; `what` names it in errors and logs (e.g. `create message`).

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod deliver;
 pub mod escape;
+pub mod messages;
 pub mod render;
 
 use std::future::Future;
