@@ -2,11 +2,13 @@
 //! only translate between a platform's payloads and these, and never decide workflow
 //! questions themselves. Workflow decisions stay in `domain`, storage in `store`.
 
+pub mod answer;
 pub mod command;
 pub mod deliver;
 pub mod delivery;
 pub mod discord;
 pub mod extract;
+pub mod remedy;
 pub mod slack;
 pub mod tasks;
 pub mod view;
