@@ -29,6 +29,8 @@ const BROKEN_GUILD: &str = "8";
 const OPEN: &str = "500";
 const PRIVATE: &str = "501";
 const DEV_ROLE: &str = "300";
+/// A thread in the private channel (not in the server's channel list).
+const THREAD: &str = "600";
 const TOKEN: &str = "interaction-token";
 const VIEW_CHANNEL: u64 = 1 << 10;
 
@@ -90,6 +92,10 @@ impl Stub {
                     {"id": OPEN, "type": 0, "permission_overwrites": []},
                     {"id": PRIVATE, "type": 0, "permission_overwrites": [everyone_hidden, dev_allowed]}
                 ]),
+            ),
+            ("GET", "/channels/600") => (
+                StatusCode::OK,
+                json!({"id": THREAD, "type": 11, "guild_id": GUILD, "parent_id": PRIVATE}),
             ),
             ("PATCH", p) if p.starts_with("/webhooks/") => (StatusCode::OK, json!({"id": "1"})),
             ("PUT", p) if p.starts_with("/applications/") => {
@@ -329,6 +335,31 @@ async fn show_and_assign_respect_visibility_and_record_the_discord_user() {
         ("discord", "42")
     );
     assert_eq!(last.source, "discord");
+}
+
+#[tokio::test]
+async fn a_finding_in_a_thread_is_seen_by_who_sees_the_parent_channel() {
+    let h = harness().await;
+    let threaded = h.finding_in(4, Some(THREAD)).await;
+    let gone = h.finding_in(5, Some("777")).await;
+    let name = |id: FindingId| id.to_string().replace('-', "\\-");
+    h.remedy(GUILD, &[DEV_ROLE], "backlog", json!([])).await;
+    h.settle().await;
+    let text = description(&h.edits()[0]);
+    assert!(text.contains(&name(threaded)), "{text}");
+    assert!(!text.contains(&name(gone)), "{text}");
+    let lookups = |h: &Harness| {
+        h.stub
+            .seen()
+            .iter()
+            .filter(|s| s.path.starts_with("/api/v10/channels/"))
+            .count()
+    };
+    assert_eq!(lookups(&h), 2, "the thread and the unknown channel");
+    let everyone = h.remedy(GUILD, &[], "backlog", json!([])).await;
+    assert_eq!(everyone["type"], 4);
+    assert!(!description(&everyone["data"]).contains(&name(threaded)));
+    assert_eq!(lookups(&h), 2, "both remembered");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, GuildId};
 use tokio::time::Instant;
 
+use crate::chat::deliver::SendError;
 use crate::chat::discord::Discord;
 use crate::chat::remedy::Failure;
 
@@ -132,10 +133,12 @@ impl Guild {
     }
 }
 
-/// Servers read from Discord, with when.
+/// Servers read from Discord, and channels looked up one by one (threads: with the server
+/// they belong to; `None`: Discord does not show it), with when.
 #[derive(Debug, Default)]
 pub(crate) struct GuildCache {
     entries: Mutex<HashMap<u64, (Instant, Arc<Guild>)>>,
+    channels: Mutex<HashMap<u64, (Instant, Option<(u64, Channel)>)>>,
 }
 
 impl GuildCache {
@@ -151,6 +154,20 @@ impl GuildCache {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, (at, _)| now.duration_since(*at) < CACHE_TTL);
         entries.insert(guild.id, (now, guild));
+    }
+
+    fn channel(&self, id: u64, now: Instant) -> Option<Option<(u64, Channel)>> {
+        let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels
+            .get(&id)
+            .filter(|(at, _)| now.duration_since(*at) < CACHE_TTL)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put_channel(&self, id: u64, channel: Option<(u64, Channel)>, now: Instant) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.retain(|_, (at, _)| now.duration_since(*at) < CACHE_TTL);
+        channels.insert(id, (now, channel));
     }
 }
 
@@ -205,21 +222,8 @@ pub async fn visible_channels(
         .iter()
         .filter(|(_, id)| !guild.channels.contains_key(id));
     for (_, id) in unknown.take(MAX_LOOKUPS) {
-        let route = Route::Channel {
-            channel_id: ChannelId::new(*id),
-        };
-        match discord
-            .api
-            .call("get channel", route, LightMethod::Get, None)
-            .await
-        {
-            Ok(c) if id_of(&c.body, "guild_id") == Some(guild.id) => {
-                if let Some(ch) = parse_channel(&c.body) {
-                    extra.insert(*id, ch);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, channel = id, "channel not readable; hidden"),
+        if let Some((_, ch)) = lookup(discord, *id).await.filter(|(g, _)| *g == guild.id) {
+            extra.insert(*id, ch);
         }
     }
     Ok(ids
@@ -227,6 +231,39 @@ pub async fn visible_channels(
         .filter(|(_, id)| guild.can_view(member, *id, &extra))
         .map(|(c, _)| c)
         .collect())
+}
+
+/// A channel outside a server's list (a thread) with its server, cached; `None` when
+/// Discord does not show it (or cannot be asked: that is not cached).
+async fn lookup(discord: &Discord, id: u64) -> Option<(u64, Channel)> {
+    if let Some(hit) = discord.guilds.channel(id, Instant::now()) {
+        return hit;
+    }
+    let route = Route::Channel {
+        channel_id: ChannelId::new(id),
+    };
+    match discord
+        .api
+        .call("get channel", route, LightMethod::Get, None)
+        .await
+    {
+        Ok(c) => {
+            let found = id_of(&c.body, "guild_id").zip(parse_channel(&c.body));
+            discord
+                .guilds
+                .put_channel(id, found.clone(), Instant::now());
+            found
+        }
+        Err(SendError::Permanent(e)) => {
+            tracing::debug!(error = %e, channel = id, "channel not visible to remedybot; hidden");
+            discord.guilds.put_channel(id, None, Instant::now());
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, channel = id, "cannot look up a channel; hidden");
+            None
+        }
+    }
 }
 
 /// A snowflake field (a string, or a number in hand-written payloads).
