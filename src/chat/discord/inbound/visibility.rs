@@ -138,8 +138,11 @@ impl Guild {
 #[derive(Debug, Default)]
 pub(crate) struct GuildCache {
     entries: Mutex<HashMap<u64, (Instant, Arc<Guild>)>>,
-    channels: Mutex<HashMap<u64, (Instant, Option<(u64, Channel)>)>>,
+    channels: Mutex<HashMap<u64, (Instant, Option<Located>)>>,
 }
+
+/// A channel with the server it belongs to.
+type Located = (u64, Channel);
 
 impl GuildCache {
     pub(crate) fn get(&self, guild: u64, now: Instant) -> Option<Arc<Guild>> {
@@ -156,7 +159,7 @@ impl GuildCache {
         entries.insert(guild.id, (now, guild));
     }
 
-    fn channel(&self, id: u64, now: Instant) -> Option<Option<(u64, Channel)>> {
+    fn channel(&self, id: u64, now: Instant) -> Option<Option<Located>> {
         let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         channels
             .get(&id)
@@ -164,7 +167,7 @@ impl GuildCache {
             .map(|(_, c)| c.clone())
     }
 
-    fn put_channel(&self, id: u64, channel: Option<(u64, Channel)>, now: Instant) {
+    fn put_channel(&self, id: u64, channel: Option<Located>, now: Instant) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         channels.retain(|_, (at, _)| now.duration_since(*at) < CACHE_TTL);
         channels.insert(id, (now, channel));
@@ -235,7 +238,7 @@ pub async fn visible_channels(
 
 /// A channel outside a server's list (a thread) with its server, cached; `None` when
 /// Discord does not show it (or cannot be asked: that is not cached).
-async fn lookup(discord: &Discord, id: u64) -> Option<(u64, Channel)> {
+async fn lookup(discord: &Discord, id: u64) -> Option<Located> {
     if let Some(hit) = discord.guilds.channel(id, Instant::now()) {
         return hit;
     }
