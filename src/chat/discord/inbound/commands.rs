@@ -156,8 +156,9 @@ pub async fn handle(
             .map_err(InboundError::Store)?;
         return Ok(reply::response(&answer));
     }
-    let (app, discord) = (app.clone(), discord.clone());
-    discord.clone().spawn(async move {
+    let (app, task) = (app.clone(), discord.clone());
+    discord.spawn(async move {
+        let discord = task;
         let viewer = Viewer::new(&discord, &invocation, DEFERRED_TIMEOUT);
         let answer = answer(&app, &invocation, &viewer, now)
             .await
