@@ -15,7 +15,7 @@ use crate::routing::{CodeOwners, RouteFile, Router, SuppressionFile, Suppression
 mod discord;
 mod policy;
 
-pub use discord::{DEFAULT_DISCORD_API_URL, DiscordSettings};
+pub use discord::{DEFAULT_DISCORD_API_URL, DiscordSettings, snowflake};
 
 use policy::{
     DocumentationFile, PolicyFile, RiskFile, check_groups, check_policy_name, overlay_policy,

@@ -7,7 +7,8 @@
 //! - [`ingest`]: bytes → validated `NewFinding`s (one file per input format).
 //! - [`routing`]: which rule a finding falls under: owner and chat channels (pure).
 //! - [`chat`]: platform-neutral deliveries, views and commands, and `[[listen]]` rules that
-//!   read findings out of alert messages (`chat::extract`); `chat::slack` translates.
+//!   read findings out of alert messages (`chat::extract`), `/remedy` for any platform
+//!   (`chat::remedy` → `chat::answer`); `chat::slack` and `chat::discord` translate.
 //! - [`app`]: application services used by HTTP, CLI and jobs: ingest, commands, queries.
 //! - [`report`]: metrics over the store (backlog, overdue, time to remediate).
 //! - [`http`]: the axum router, extractors and `ApiError`.

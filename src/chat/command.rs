@@ -97,6 +97,74 @@ impl RemedyCommand {
     }
 }
 
+impl RemedyCommand {
+    /// A subcommand given as named arguments rather than text (a Discord application
+    /// command's options): `severity` and `id` as typed, `owner` and `user` already as
+    /// `platform:id` references. The same commands and the same problems as [`parse`]
+    /// (an unknown or missing subcommand shows the help; an unknown argument is invalid).
+    ///
+    /// [`parse`]: RemedyCommand::parse
+    pub fn from_arguments(subcommand: &str, args: &[(&str, &str)]) -> RemedyCommand {
+        let usage = match subcommand.to_lowercase().as_str() {
+            "backlog" => USAGE_BACKLOG,
+            "mine" => USAGE_MINE,
+            "overdue" => USAGE_OVERDUE,
+            "show" => USAGE_SHOW,
+            "stats" => USAGE_STATS,
+            "assign" => USAGE_ASSIGN,
+            "help" => USAGE_HELP,
+            "" => return RemedyCommand::Help { unknown: None },
+            _ => {
+                return RemedyCommand::Help {
+                    unknown: Some(subcommand.to_string()),
+                };
+            }
+        };
+        let known: &[&str] = match usage {
+            USAGE_BACKLOG => &["severity", "owner"],
+            USAGE_SHOW => &["id"],
+            USAGE_ASSIGN => &["id", "user"],
+            _ => &[],
+        };
+        if let Some((name, _)) = args.iter().find(|(n, _)| !known.contains(n)) {
+            return invalid(usage, format!("`{usage}` has no option `{name}`"));
+        }
+        let arg = |name: &str| args.iter().find(|(n, _)| *n == name).map(|(_, v)| v.trim());
+        match usage {
+            USAGE_BACKLOG => {
+                let severity = match arg("severity").map(str::parse::<Severity>) {
+                    None => None,
+                    Some(Ok(s)) => Some(s),
+                    Some(Err(e)) => return invalid(usage, e.to_string()),
+                };
+                let owner = arg("owner").map(str::to_string);
+                RemedyCommand::Backlog { severity, owner }
+            }
+            USAGE_SHOW => match finding_id(arg("id").as_ref(), usage) {
+                Ok(id) => RemedyCommand::Show(id),
+                Err(invalid) => invalid,
+            },
+            USAGE_ASSIGN => {
+                let id = match finding_id(arg("id").as_ref(), usage) {
+                    Ok(id) => id,
+                    Err(invalid) => return invalid,
+                };
+                match arg("user").filter(|u| !u.is_empty()) {
+                    Some(user) => RemedyCommand::Assign {
+                        id,
+                        user: user.to_string(),
+                    },
+                    None => invalid(usage, "to whom? mention a person or name a team"),
+                }
+            }
+            USAGE_MINE => RemedyCommand::Mine,
+            USAGE_OVERDUE => RemedyCommand::Overdue,
+            USAGE_STATS => RemedyCommand::Stats,
+            _ => RemedyCommand::Help { unknown: None },
+        }
+    }
+}
+
 fn invalid(usage: &'static str, problem: impl Into<String>) -> RemedyCommand {
     RemedyCommand::Invalid {
         usage,
@@ -454,6 +522,55 @@ mod tests {
                 "{word}"
             );
         }
+    }
+
+    fn args(sub: &str, args: &[(&str, &str)]) -> RemedyCommand {
+        RemedyCommand::from_arguments(sub, args)
+    }
+
+    #[test]
+    fn named_arguments_make_the_same_commands_as_text() {
+        assert_eq!(args("backlog", &[]), slack("backlog"));
+        assert_eq!(
+            args("backlog", &[("severity", "high"), ("owner", "discord:42")]),
+            discord("backlog high <@42>")
+        );
+        assert_eq!(args("SHOW", &[("id", "f-7")]), discord("show F-7"));
+        assert_eq!(
+            args("assign", &[("id", "F-7"), ("user", "discord:99")]),
+            discord("assign F-7 <@!99>")
+        );
+        for sub in ["mine", "overdue", "stats", "help"] {
+            assert_eq!(args(sub, &[]), discord(sub), "{sub}");
+        }
+        assert_eq!(args("", &[]), RemedyCommand::Help { unknown: None });
+        assert_eq!(
+            args("frob", &[]),
+            RemedyCommand::Help {
+                unknown: Some("frob".into())
+            }
+        );
+    }
+
+    #[test]
+    fn named_arguments_say_what_is_wrong() {
+        let (usage, p) = problem(args("show", &[("id", "G-12")]));
+        assert_eq!(usage, USAGE_SHOW);
+        assert!(p.contains("`G-12` is not a finding id"), "{p}");
+        assert!(problem(args("show", &[])).1.contains("which finding"));
+        assert!(
+            problem(args("assign", &[("id", "F-1")]))
+                .1
+                .contains("to whom")
+        );
+        assert!(
+            problem(args("backlog", &[("severity", "severe")]))
+                .1
+                .contains("unknown severity `severe`")
+        );
+        let (usage, p) = problem(args("mine", &[("id", "F-1")]));
+        assert_eq!(usage, USAGE_MINE);
+        assert!(p.contains("no option `id`"), "{p}");
     }
 
     proptest! {

@@ -2,6 +2,7 @@
 //! library; `main.rs` only calls [`run`].
 
 mod act;
+mod discord;
 mod export;
 mod output;
 mod show;
@@ -157,6 +158,11 @@ enum Command {
         #[command(subcommand)]
         command: slack::SlackCommand,
     },
+    /// Discord setup: `discord register-commands` registers /remedy (see docs/discord.md).
+    Discord {
+        #[command(subcommand)]
+        command: discord::DiscordCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -251,6 +257,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Slack { command } => {
             // No settings, no database: the manifest depends only on the flags.
             slack::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Discord { command } => {
+            // Settings for the token and [discord] guild_id; no database.
+            let settings = load_settings(&cli)?;
+            discord::run(command, &settings.discord).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Act { id, action } => {

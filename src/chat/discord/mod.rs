@@ -3,8 +3,10 @@
 //! interactions and messages, the gateway).
 
 pub mod api;
+pub mod commands_def;
 pub mod deliver;
 pub mod escape;
+pub mod inbound;
 pub mod messages;
 pub mod render;
 
@@ -13,6 +15,7 @@ use std::future::Future;
 use tokio::sync::OnceCell;
 
 use self::api::DiscordApi;
+use self::inbound::visibility::GuildCache;
 use crate::chat::deliver::SendError;
 use crate::chat::tasks::Tasks;
 use crate::config::DiscordSettings;
@@ -33,6 +36,8 @@ pub struct Discord {
     application_id: OnceCell<u64>,
     /// The bot user's id (`GET /users/@me`), asked on first use.
     bot_user_id: OnceCell<u64>,
+    /// Servers' roles and channels, for who may see which findings.
+    pub(crate) guilds: GuildCache,
     tasks: Tasks,
 }
 
@@ -52,6 +57,7 @@ impl Discord {
             guild_id: settings.guild_id,
             application_id: OnceCell::new_with(settings.application_id),
             bot_user_id: OnceCell::new(),
+            guilds: GuildCache::default(),
             tasks: Tasks::default(),
         }
     }

@@ -1,67 +1,74 @@
-//! The answer to a slash command: an ephemeral message whose sections keep to Slack's
-//! limits, and the small formatting helpers listings share.
+//! A `/remedy` [`Answer`] as Slack shows it: an ephemeral message whose mrkdwn sections
+//! keep to Slack's limits.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{escape, truncate};
+use crate::chat::answer::{Answer, Markup};
 
 /// Slack's limit on a section's text.
 pub const MAX_SECTION: usize = 3000;
 /// Slack's limit on blocks in a message.
 pub const MAX_BLOCKS: usize = 50;
 
-/// An ephemeral answer: a summary (the message's `text`: notifications, screen readers)
-/// and lines, packed into sections. Both are mrkdwn with every piece of finding or user
-/// text already escaped by the caller.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    pub summary: String,
-    pub lines: Vec<String>,
+/// Slack mrkdwn for an answer to the slash command `slash` (normally `/remedy`).
+pub struct Mrkdwn {
+    pub slash: String,
 }
 
-impl Answer {
-    pub fn new(summary: impl Into<String>, lines: Vec<String>) -> Answer {
-        Answer {
-            summary: summary.into(),
-            lines,
-        }
+impl Markup for Mrkdwn {
+    fn escape(&self, raw: &str) -> String {
+        escape(raw)
     }
 
-    /// One line that is also the summary.
-    pub fn line(text: impl Into<String>) -> Answer {
-        let text = text.into();
-        Answer::new(text.clone(), vec![text])
+    fn bold(&self, rendered: &str) -> String {
+        format!("*{rendered}*")
     }
 
-    /// The response body: `response_type: ephemeral`, sections of at most 3000 characters,
-    /// at most 50 blocks.
-    pub fn to_json(&self) -> Value {
-        let mut sections: Vec<String> = Vec::new();
-        for line in &self.lines {
-            let line = truncate(line, MAX_SECTION);
-            match sections.last_mut() {
-                Some(s) if s.chars().count() + 1 + line.chars().count() <= MAX_SECTION => {
-                    s.push('\n');
-                    s.push_str(&line);
-                }
-                _ => sections.push(line),
+    fn code(&self, raw: &str) -> String {
+        format!("`{}`", escape(raw))
+    }
+
+    fn owner(&self, owner: Option<&str>) -> String {
+        owner_text(owner)
+    }
+
+    fn command(&self) -> String {
+        escape(&self.slash)
+    }
+
+    fn usage(&self, usage: &'static str) -> String {
+        format!("`{} {usage}`", escape(&self.slash))
+    }
+}
+
+/// The response body: `response_type: ephemeral`, the summary as `text`, the lines packed
+/// into sections of at most 3000 characters, at most 50 blocks.
+pub fn to_json(answer: &Answer, markup: &Mrkdwn) -> Value {
+    let mut sections: Vec<String> = Vec::new();
+    for line in answer.line_texts(markup) {
+        let line = truncate(&line, MAX_SECTION);
+        match sections.last_mut() {
+            Some(s) if s.chars().count() + 1 + line.chars().count() <= MAX_SECTION => {
+                s.push('\n');
+                s.push_str(&line);
             }
+            _ => sections.push(line),
         }
-        if sections.len() > MAX_BLOCKS {
-            sections.truncate(MAX_BLOCKS - 1);
-            sections.push("… (too long for one message)".into());
-        }
-        let blocks: Vec<Value> = sections
-            .into_iter()
-            .map(|text| json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } }))
-            .collect();
-        json!({
-            "response_type": "ephemeral",
-            "text": truncate(&self.summary, MAX_SECTION),
-            "blocks": blocks,
-        })
     }
+    if sections.len() > MAX_BLOCKS {
+        sections.truncate(MAX_BLOCKS - 1);
+        sections.push("… (too long for one message)".into());
+    }
+    let blocks: Vec<Value> = sections
+        .into_iter()
+        .map(|text| json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } }))
+        .collect();
+    json!({
+        "response_type": "ephemeral",
+        "text": truncate(&answer.summary_text(markup), MAX_SECTION),
+        "blocks": blocks,
+    })
 }
 
 /// An owner for display: a Slack user as a mention, anything else as escaped text.
@@ -77,30 +84,29 @@ pub fn owner_text(owner: Option<&str>) -> String {
     }
 }
 
-pub fn due_text(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match due {
-        None => "no deadline".into(),
-        Some(d) if d < now => format!("*overdue* since {}", d.format("%Y-%m-%d")),
-        Some(d) => format!("due {}", d.format("%Y-%m-%d")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::answer::text;
+
+    fn slash() -> Mrkdwn {
+        Mrkdwn {
+            slash: "/remedy".into(),
+        }
+    }
 
     #[test]
     fn long_answers_stay_within_slacks_limits() {
-        let lines: Vec<String> = (0..400)
-            .map(|i| format!("{i} {}", "x".repeat(200)))
+        let lines = (0..400)
+            .map(|i| vec![text(format!("{i} {}", "x".repeat(200)))])
             .collect();
-        let json = Answer::new("s", lines).to_json();
+        let json = to_json(&Answer::new(vec![text("s")], lines), &slash());
         let blocks = json["blocks"].as_array().unwrap();
         assert!(blocks.len() <= MAX_BLOCKS);
         for b in blocks {
             assert!(b["text"]["text"].as_str().unwrap().chars().count() <= MAX_SECTION);
         }
-        let one = Answer::line("y".repeat(5000)).to_json();
+        let one = to_json(&Answer::plain("y".repeat(5000)), &slash());
         assert_eq!(
             one["blocks"][0]["text"]["text"]
                 .as_str()

@@ -16,8 +16,6 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::super::Slack;
-use crate::app::App;
-use crate::domain::FindingId;
 use crate::store::StoreError;
 
 /// How long one user's channel list is reused.
@@ -122,24 +120,6 @@ async fn fetch(slack: &Slack, user: &str) -> Result<HashSet<String>, VisibilityE
         "users.conversations: more pages than read; the rest are ignored"
     );
     Ok(channels)
-}
-
-/// Keep the findings whose Slack thread is in one of `channels`, in their order.
-pub async fn visible<T>(
-    app: &App,
-    channels: &HashSet<String>,
-    items: Vec<T>,
-    id: impl Fn(&T) -> FindingId,
-) -> Result<Vec<T>, StoreError> {
-    if items.is_empty() {
-        return Ok(items);
-    }
-    let ids: Vec<FindingId> = items.iter().map(&id).collect();
-    let threads = app.store.thread_channels("slack", &ids).await?;
-    Ok(items
-        .into_iter()
-        .filter(|item| threads.get(&id(item)).is_some_and(|c| channels.contains(c)))
-        .collect())
 }
 
 #[cfg(test)]
