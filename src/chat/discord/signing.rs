@@ -10,6 +10,8 @@
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
+
+use crate::chat::replay;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 /// The header with the request's Unix time in seconds.
@@ -18,7 +20,7 @@ pub const TIMESTAMP_HEADER: &str = "X-Signature-Timestamp";
 pub const SIGNATURE_HEADER: &str = "X-Signature-Ed25519";
 /// How far a request's timestamp may be from `now`, either way, before it is refused as a
 /// possible replay.
-pub const MAX_SKEW_SECS: i64 = 5 * 60;
+pub const MAX_SKEW_SECS: i64 = replay::MAX_SKEW_SECS;
 
 /// Why a request is not accepted as coming from Discord. All of them mean 401; the variants
 /// are for the log line.
@@ -64,11 +66,9 @@ impl DiscordVerifier {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), SignatureError> {
-        let sent_at = parse_timestamp(timestamp)?;
-        let age_secs = now.timestamp().saturating_sub(sent_at);
-        if age_secs.unsigned_abs() > MAX_SKEW_SECS.unsigned_abs() {
-            return Err(SignatureError::Stale { age_secs });
-        }
+        let sent_at = replay::unix_seconds(timestamp).ok_or(SignatureError::BadTimestamp)?;
+        replay::within_window(sent_at, now)
+            .map_err(|age_secs| SignatureError::Stale { age_secs })?;
         let signature = parse_signature(signature)?;
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
@@ -115,14 +115,6 @@ fn parse_signature(hex_text: &str) -> Result<Signature, SignatureError> {
         .and_then(|b| b.try_into().ok())
         .ok_or(SignatureError::BadHex)?;
     Ok(Signature::from_bytes(&bytes))
-}
-
-/// Unix seconds: ASCII digits only (no sign, no fraction, no spaces).
-fn parse_timestamp(s: &str) -> Result<i64, SignatureError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::BadTimestamp);
-    }
-    s.parse().map_err(|_| SignatureError::BadTimestamp)
 }
 
 fn header<'a>(
