@@ -7,6 +7,7 @@ pub mod deliver;
 pub mod delivery;
 pub mod discord;
 pub mod extract;
+pub mod prompts;
 pub mod replay;
 pub mod slack;
 pub mod tasks;
