@@ -63,9 +63,25 @@ impl App {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<CommandOutcome, AppError> {
-        let now = super::stored_precision(now);
         // Resolved before the transaction: it may ask Slack, and writers queue on the chain.
         let groups = self.voter_groups(command, actor).await;
+        self.execute_with_groups(id, command, actor, source, groups, now)
+            .await
+    }
+
+    /// [`App::execute`] with the approver groups a vote is judged by given by the caller
+    /// (`None`: the configured ones): for an adapter that knows memberships the request
+    /// itself carries, like a Discord member's roles (see [`crate::domain::Policy::groups_with`]).
+    pub async fn execute_with_groups(
+        &self,
+        id: FindingId,
+        command: &Command,
+        actor: &Actor,
+        source: Source,
+        groups: Option<BTreeMap<String, Vec<String>>>,
+        now: DateTime<Utc>,
+    ) -> Result<CommandOutcome, AppError> {
+        let now = super::stored_precision(now);
         let mut tx = self.store.begin_write().await?;
         let outcome = self
             .execute_in(&mut tx, id, command, actor, source, groups, now)
