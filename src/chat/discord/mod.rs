@@ -3,6 +3,7 @@
 //! interactions and messages, the gateway).
 
 pub mod api;
+pub mod inbound;
 pub mod signing;
 
 use std::future::Future;
