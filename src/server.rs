@@ -68,9 +68,12 @@ pub async fn serve(
     for job in jobs {
         let _ = job.await;
     }
-    // Slack events are answered before they are handled: finish handling them.
+    // Chat events are answered before they are handled: finish handling them.
     if let Some(slack) = &app.slack {
         slack.settle().await;
+    }
+    if let Some(discord) = &app.discord {
+        discord.settle().await;
     }
     app.store.close().await;
     tracing::info!("stopped");

@@ -257,7 +257,7 @@ async fn a_backlog_is_deferred_then_answered_from_the_cache_with_only_visible_fi
     assert_eq!(edits.len(), 1);
     let text = description(&edits[0]);
     assert!(
-        text.contains(&format!("**{}**", open.to_string())),
+        text.contains(&format!("**{open}**")),
         "{text}"
     );
     assert!(!text.contains(&private.to_string()), "{text}");
@@ -313,7 +313,7 @@ async fn show_and_assign_respect_visibility_and_record_the_discord_user() {
     let done = assign(&[DEV_ROLE]).await;
     assert_eq!(
         description(&done["data"]),
-        format!("{} is now owned by <@99>.", private.to_string())
+        format!("{private} is now owned by <@99>.")
     );
     let again = assign(&[DEV_ROLE]).await;
     assert!(description(&again["data"]).contains("was not reassigned"));

@@ -1365,3 +1365,75 @@ async fn a_failing_command_does_not_fail_the_commands_batched_with_it() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn prompt_drafts_are_kept_per_user_replaced_deleted_and_expire_after_a_day() {
+    for db in TestDb::all().await {
+        let app = db.app().await;
+        let id = ingest(
+            &app,
+            vec![finding(1, Severity::High)],
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .findings[0]
+            .id;
+        let key = |user| remedybot::store::DraftKey {
+            platform: "discord",
+            user_id: user,
+            finding: id,
+            prompt: "triage",
+        };
+        let answers = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let t0 = ts("2026-01-02T00:00:00Z");
+        let first = answers(&[("real", "yes"), ("severity", "high")]);
+        app.store.save_draft(key("1"), &first, t0).await.unwrap();
+        assert_eq!(app.store.draft(key("1"), t0).await.unwrap(), Some(first));
+        assert_eq!(
+            app.store.draft(key("2"), t0).await.unwrap(),
+            None,
+            "per user"
+        );
+
+        let second = answers(&[("real", "no"), ("reason", "test data")]);
+        app.store.save_draft(key("1"), &second, t0).await.unwrap();
+        let later = t0 + Duration::hours(23);
+        assert_eq!(
+            app.store.draft(key("1"), later).await.unwrap(),
+            Some(second.clone()),
+            "replaced, and kept for a day"
+        );
+        assert_eq!(
+            app.store
+                .draft(key("1"), t0 + Duration::hours(25))
+                .await
+                .unwrap(),
+            None,
+            "stale"
+        );
+        // A later save by anyone prunes the stale rows.
+        app.store
+            .save_draft(key("2"), &second, t0 + Duration::hours(25))
+            .await
+            .unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM prompt_drafts")
+            .fetch_one(app.store.pool_for_tests())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1, "{}", db.backend);
+        app.store.delete_draft(key("2")).await.unwrap();
+        assert_eq!(
+            app.store
+                .draft(key("2"), t0 + Duration::hours(25))
+                .await
+                .unwrap(),
+            None
+        );
+        db.cleanup().await;
+    }
+}

@@ -67,6 +67,22 @@ impl App {
     ) -> Result<CommandOutcome, AppError> {
         // Resolved before queueing: it may ask Slack, and writers queue on the chain.
         let groups = self.voter_groups(command, actor).await;
+        self.execute_with_groups(id, command, actor, source, groups, now)
+            .await
+    }
+
+    /// [`App::execute`] with the approver groups a vote is judged by given by the caller
+    /// (`None`: the configured ones): for an adapter that knows memberships the request
+    /// itself carries, like a Discord member's roles (see [`crate::domain::Policy::groups_with`]).
+    pub async fn execute_with_groups(
+        &self,
+        id: FindingId,
+        command: &Command,
+        actor: &Actor,
+        source: Source,
+        groups: Option<BTreeMap<String, Vec<String>>>,
+        now: DateTime<Utc>,
+    ) -> Result<CommandOutcome, AppError> {
         self.execute_queued(Job {
             id,
             command: command.clone(),

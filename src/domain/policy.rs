@@ -164,10 +164,60 @@ impl Policy {
             })
     }
 
+    /// The approver groups with `actor` added by reference to every group that has a member
+    /// `holds` says the actor holds: a platform's user group or role given as a member
+    /// (`slack-usergroup:…`, `discord-role:…`), resolved by the adapter that knows the
+    /// actor's memberships. `None` when no group changes. Membership itself stays the plain
+    /// list check of [`Policy::in_group`].
+    pub fn groups_with(
+        &self,
+        actor: &Actor,
+        holds: impl Fn(&str) -> bool,
+    ) -> Option<BTreeMap<String, Vec<String>>> {
+        let mut groups = self.groups.clone();
+        let mut changed = false;
+        for members in groups.values_mut() {
+            if members.iter().any(|m| holds(m)) && !members.iter().any(|m| actor.is(m)) {
+                members.push(actor.reference());
+                changed = true;
+            }
+        }
+        changed.then_some(groups)
+    }
+
     /// Whether `actor` belongs to approver group `group`.
     pub fn in_group(&self, actor: &Actor, group: &str) -> bool {
         self.groups
             .get(group)
             .is_some_and(|members| members.iter().any(|m| actor.is(m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_with_adds_the_actor_where_they_hold_a_member_once() {
+        let mut policy = Policy::default();
+        policy.groups.insert(
+            "security".into(),
+            vec!["discord:1".into(), "discord-role:9".into()],
+        );
+        policy
+            .groups
+            .insert("leads".into(), vec!["discord-role:8".into()]);
+        let holds_9 = |m: &str| m == "discord-role:9";
+        let voter = Actor::new("discord", "2", "Bo");
+        let groups = policy.groups_with(&voter, holds_9).unwrap();
+        assert_eq!(
+            groups["security"],
+            ["discord:1", "discord-role:9", "discord:2"]
+        );
+        assert_eq!(groups["leads"], ["discord-role:8"]);
+        // Already listed, or holding nothing: no change.
+        let listed = Actor::new("discord", "1", "Al");
+        assert_eq!(policy.groups_with(&listed, holds_9), None);
+        assert_eq!(policy.groups_with(&voter, |_| false), None);
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod discord;
 mod error;
 mod github;
 mod health;
@@ -44,11 +45,27 @@ pub fn router(app: App) -> Router {
         .route("/slack/events", post(slack::events))
         .route("/slack/interactions", post(slack::interactions))
         .route("/slack/commands", post(slack::commands))
+        .route("/discord/interactions", post(discord::interactions))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(app.clone(), record))
         .with_state(app)
+}
+
+/// The raw body of a signed request (signatures cover the exact bytes), within the
+/// router's body limit.
+async fn raw_body(req: Request, app: &App) -> Result<axum::body::Bytes, ApiError> {
+    use axum::extract::FromRequest;
+    axum::body::Bytes::from_request(req, app)
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(app.settings.body_limit_bytes)
+            } else {
+                ApiError::BadRequest(format!("cannot read the request body: {e}"))
+            }
+        })
 }
 
 async fn not_found() -> ApiError {

@@ -45,13 +45,7 @@ impl FromRequest<App> for SlackRequest {
             ));
         };
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, app).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(app.settings.body_limit_bytes)
-            } else {
-                ApiError::BadRequest(format!("cannot read the request body: {e}"))
-            }
-        })?;
+        let body = super::raw_body(req, app).await?;
         if let Err(e) = signer.verify_headers(&headers, &body, Utc::now()) {
             tracing::warn!(error = %e, "Slack request refused");
             return Err(ApiError::BadSignature(match e {

@@ -33,6 +33,14 @@ pub fn spawn(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<Jo
             shutdown.clone(),
         )));
     }
+    if let Some(discord) = &app.discord {
+        tracing::info!("connecting to the Discord gateway");
+        jobs.push(tokio::spawn(crate::chat::discord::gateway::run(
+            app.clone(),
+            discord.clone(),
+            shutdown.clone(),
+        )));
+    }
     if let (Some(slack), Some(token)) = (&app.slack, &app.settings.slack.app_token) {
         tracing::info!("receiving Slack events over Socket Mode");
         jobs.push(tokio::spawn(crate::chat::slack::socket::run(

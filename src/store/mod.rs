@@ -4,6 +4,7 @@
 //! that [`crate::domain::decide`] produced.
 
 mod chain;
+mod drafts;
 mod outbox;
 mod read;
 mod rows;
@@ -21,6 +22,7 @@ use tokio::sync::Mutex;
 use crate::config::DatabaseSettings;
 
 pub use chain::{ChainReport, GENESIS_HASH, TamperKind, VerifyProgress};
+pub use drafts::{DRAFT_TTL_HOURS, DraftKey};
 pub use outbox::{ChatMessage, Claim, NewDelivery, OutboxDepth, QueuedDelivery};
 pub use read::{FindingFilter, SeverityCount, StageCount, SummaryReport};
 pub use rows::{FindingSummary, StoredEvent, StoredFinding};

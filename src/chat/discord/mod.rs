@@ -6,9 +6,11 @@ pub mod api;
 pub mod commands_def;
 pub mod deliver;
 pub mod escape;
+pub mod gateway;
 pub mod inbound;
 pub mod messages;
 pub mod render;
+pub mod signing;
 
 use std::future::Future;
 

@@ -2,11 +2,11 @@
 //! acceptance, rejection) and the parsing of their `view_submission`s into domain
 //! [`Command`]s.
 //!
-//! The modal and its parser share the block ids below, and a test checks that every input
-//! of every modal is read by the parser, so the two cannot drift. Validation here is for
-//! the user's sake (inline errors, keyed by block id, before anything is recorded); the
-//! domain still decides whether the command is allowed. No I/O: the caller opens the view
-//! and answers the submission.
+//! The questions, their validation and the parsing into commands are the platform-neutral
+//! [`crate::chat::prompts`]; this module shows them as Block Kit (one input block per
+//! field, block id = action id = field id) and reads `view.state.values` back into answers.
+//! A test checks that every input of every modal is read by the parser, so the two cannot
+//! drift. No I/O: the caller opens the view and answers the submission.
 
 mod parse;
 mod view;
@@ -21,30 +21,10 @@ use serde_json::Value;
 
 use crate::domain::{Command, FindingId, Policy, Severity};
 
-/// A workflow prompt that is answered in a modal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Prompt {
-    Triage,
-    Rca,
-    FixPlan,
-    /// Mark the fix done, with evidence.
-    Evidence,
-    AcceptRisk,
-    /// Reject an open approval request.
-    Reject,
-}
+pub use crate::chat::prompts::{CAUSE_CATEGORIES, Prompt};
 
+/// The modals' `callback_id`s, by which a submission is routed back to its parser.
 impl Prompt {
-    pub const ALL: [Prompt; 6] = [
-        Prompt::Triage,
-        Prompt::Rca,
-        Prompt::FixPlan,
-        Prompt::Evidence,
-        Prompt::AcceptRisk,
-        Prompt::Reject,
-    ];
-
-    /// The view's `callback_id`, by which a submission is routed back to its parser.
     pub fn callback_id(self) -> &'static str {
         match self {
             Prompt::Triage => "rb:triage",
@@ -60,39 +40,6 @@ impl Prompt {
         Prompt::ALL.into_iter().find(|p| p.callback_id() == id)
     }
 }
-
-/// Block ids of the modals' inputs. Each input's `action_id` equals its block id, so
-/// action ids are unique within a modal.
-mod block {
-    pub const REAL: &str = "real";
-    pub const EXPLOITABLE: &str = "exploitable";
-    pub const SEVERITY: &str = "severity";
-    pub const SEVERITY_REASON: &str = "severity_reason";
-    pub const DECISION: &str = "decision";
-    pub const DUPLICATE_OF: &str = "duplicate_of";
-    pub const REASON: &str = "reason";
-    pub const UNTIL: &str = "until";
-    pub const CONTROLS: &str = "controls";
-    pub const CAUSE: &str = "cause";
-    pub const WHYS: [&str; 5] = ["why1", "why2", "why3", "why4", "why5"];
-    pub const FACTORS: &str = "factors";
-    pub const PLAN: &str = "plan";
-    pub const LINK: &str = "link";
-    pub const TARGET: &str = "target";
-    pub const RESCAN: &str = "rescan";
-}
-
-/// Root-cause categories offered in the RCA modal: (value stored, label shown).
-pub const CAUSE_CATEGORIES: &[(&str, &str)] = &[
-    ("code_defect", "Code defect"),
-    ("missing_validation", "Missing input validation"),
-    ("misconfiguration", "Misconfiguration"),
-    ("outdated_dependency", "Outdated dependency"),
-    ("missing_control", "Missing security control"),
-    ("process_gap", "Process gap"),
-    ("third_party", "Third party"),
-    ("other", "Other"),
-];
 
 /// The modal (the `view` argument of `views.open`) for `prompt` on finding `id`.
 /// `private_metadata` is the finding id (`F-12`); `title` is the finding's title, shown

@@ -8,6 +8,8 @@
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
+
+use crate::chat::replay;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -20,7 +22,7 @@ pub const TIMESTAMP_HEADER: &str = "X-Slack-Request-Timestamp";
 pub const SIGNATURE_HEADER: &str = "X-Slack-Signature";
 /// How far a request's timestamp may be from `now`, in either direction, before it is
 /// refused as a possible replay (Slack's documentation uses five minutes).
-pub const MAX_SKEW_SECS: i64 = 5 * 60;
+pub const MAX_SKEW_SECS: i64 = replay::MAX_SKEW_SECS;
 
 /// The signature scheme version, the only one Slack uses.
 const VERSION: &str = "v0";
@@ -72,11 +74,9 @@ impl SlackSigner {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), SignatureError> {
-        let sent_at = parse_timestamp(timestamp)?;
-        let age_secs = now.timestamp().saturating_sub(sent_at);
-        if age_secs.unsigned_abs() > MAX_SKEW_SECS.unsigned_abs() {
-            return Err(SignatureError::Stale { age_secs });
-        }
+        let sent_at = replay::unix_seconds(timestamp).ok_or(SignatureError::BadTimestamp)?;
+        replay::within_window(sent_at, now)
+            .map_err(|age_secs| SignatureError::Stale { age_secs })?;
         let given = signature
             .strip_prefix(VERSION)
             .and_then(|s| s.strip_prefix('='))
@@ -127,14 +127,6 @@ impl SlackSigner {
         mac.update(body);
         mac
     }
-}
-
-/// Unix seconds as Slack sends them: ASCII digits only (no sign, no fraction, no spaces).
-fn parse_timestamp(s: &str) -> Result<i64, SignatureError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::BadTimestamp);
-    }
-    s.parse().map_err(|_| SignatureError::BadTimestamp)
 }
 
 fn header<'a>(

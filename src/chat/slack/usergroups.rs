@@ -4,7 +4,7 @@
 //! user votes: the policy the workflow sees then lists that user by id if they belong, so
 //! the domain's membership rule stays a plain list check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -88,19 +88,19 @@ pub async fn expand_for(
     if actor.platform != "slack" {
         return None;
     }
-    let mut expanded: Option<Policy> = None;
-    for (group, usergroups) in usergroups_in(policy) {
-        for id in usergroups {
-            if cache.members(api, id).await.contains(&actor.id) {
-                let p = expanded.get_or_insert_with(|| policy.clone());
-                if let Some(members) = p.groups.get_mut(group) {
-                    members.push(actor.reference());
-                }
-                break;
-            }
+    let mut held = BTreeSet::new();
+    for id in usergroups_in(policy).into_values().flatten() {
+        if !held.contains(id) && cache.members(api, id).await.contains(&actor.id) {
+            held.insert(id);
         }
     }
-    expanded
+    let groups = policy.groups_with(actor, |m| {
+        m.strip_prefix(PREFIX).is_some_and(|id| held.contains(id))
+    })?;
+    Some(Policy {
+        groups,
+        ..policy.clone()
+    })
 }
 
 #[cfg(test)]

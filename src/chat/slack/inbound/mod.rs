@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 use super::Slack;
 use crate::app::App;
 use crate::domain::{Actor, FindingId};
-use crate::store::StoreError;
 
 /// What to answer Slack with (always HTTP 200).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +30,7 @@ pub enum Reply {
     Json(Value),
 }
 
-/// Why a verified request could not be handled.
-#[derive(Debug, thiserror::Error)]
-pub enum InboundError {
-    /// The request is not a payload Slack sends: 400, nothing changed.
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+pub use crate::chat::InboundError;
 
 /// The fields of a form-encoded body (`application/x-www-form-urlencoded`). A repeated
 /// field keeps its last value.

@@ -1,18 +1,12 @@
-//! Parsing a modal's `view.state.values` into a [`Command`], with inline errors keyed by
-//! block id. Every parser reads all of its modal's inputs before judging them, so the
-//! errors of one submission come back together.
+//! A submission's `view.state.values` as the neutral answers (block id → value), parsed by
+//! [`crate::chat::prompts`]. Choices come from menus, so they are taken exactly.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::view::{CONFIRM, TRIAGE_DECISIONS, last_acceptance_day};
-use super::{CAUSE_CATEGORIES, Prompt, block, field};
-use crate::domain::{
-    Command, DecisionKind, Evidence, FindingId, FixPlan, Policy, Proposal, RcaAnswers, Severity,
-    TriageAnswers,
-};
+use super::{Prompt, field};
+use crate::chat::prompts::{self, Answers, Entry, Errors};
+use crate::domain::{Command, Policy, Severity};
 
 pub(super) fn submission(
     prompt: Prompt,
@@ -20,25 +14,38 @@ pub(super) fn submission(
     current: Severity,
     policy: &Policy,
     today: NaiveDate,
-) -> Result<Command, BTreeMap<String, String>> {
-    let mut form = Form::new(values);
-    let command = form.parse(prompt, current, policy, today);
-    form.finish(command)
+) -> Result<Command, Errors> {
+    prompts::parse(
+        prompt,
+        &answers(values),
+        current,
+        policy,
+        today,
+        Entry::Menus,
+    )
 }
 
-/// The submitted values, the errors found so far, and which blocks were read (for the test
-/// that ties each modal to its parser).
-pub(super) struct Form<'a> {
-    values: &'a Value,
-    errors: BTreeMap<String, String>,
+/// Every input's answer, read where the modals put it (action id = block id).
+fn answers(values: &Value) -> Answers {
+    let blocks = values.as_object().into_iter().flatten();
+    blocks
+        .filter_map(|(block, _)| Some((block.clone(), field(values, block, block)?)))
+        .collect()
+}
+
+/// The parser over one submission, with the fields it read (for the test that ties each
+/// modal to its parser).
+#[cfg(test)]
+pub(super) struct Form {
+    answers: Answers,
     pub(super) read: Vec<&'static str>,
 }
 
-impl<'a> Form<'a> {
-    pub(super) fn new(values: &'a Value) -> Self {
+#[cfg(test)]
+impl Form {
+    pub(super) fn new(values: &Value) -> Self {
         Form {
-            values,
-            errors: BTreeMap::new(),
+            answers: answers(values),
             read: Vec::new(),
         }
     }
@@ -50,350 +57,9 @@ impl<'a> Form<'a> {
         policy: &Policy,
         today: NaiveDate,
     ) -> Command {
-        match prompt {
-            Prompt::Triage => triage(self, current, policy, today),
-            Prompt::Rca => rca(self, current, policy),
-            Prompt::FixPlan => fix_plan(self, today),
-            Prompt::Evidence => evidence(self, current, policy),
-            Prompt::AcceptRisk => {
-                let reason = self.required(block::REASON, "Say why the risk can be accepted.");
-                let until = self.date(block::UNTIL);
-                let controls = self.text(block::CONTROLS);
-                let details = Details {
-                    reason: reason.unwrap_or_default(),
-                    duplicate_of: None,
-                    until,
-                    controls,
-                };
-                Command::Propose(proposal(
-                    self,
-                    DecisionKind::AcceptRisk,
-                    details,
-                    policy,
-                    today,
-                ))
-            }
-            Prompt::Reject => {
-                let reason = self.required(block::REASON, "Say why you reject the request.");
-                Command::Vote {
-                    approve: false,
-                    reason: Some(reason.unwrap_or_default()),
-                }
-            }
-        }
+        let mut form = prompts::Form::new(&self.answers, Entry::Menus);
+        let command = form.parse(prompt, current, policy, today);
+        self.read = form.read;
+        command
     }
-
-    fn finish(self, command: Command) -> Result<Command, BTreeMap<String, String>> {
-        if self.errors.is_empty() {
-            Ok(command)
-        } else {
-            Err(self.errors)
-        }
-    }
-
-    fn get(&mut self, block: &'static str) -> Option<String> {
-        self.read.push(block);
-        field(self.values, block, block)
-    }
-
-    fn text(&mut self, block: &'static str) -> String {
-        self.get(block).unwrap_or_default()
-    }
-
-    /// Record an error for `block`; the first error of a block is the one shown.
-    fn error(&mut self, block: &'static str, message: impl Into<String>) {
-        self.errors
-            .entry(block.to_string())
-            .or_insert_with(|| message.into());
-    }
-
-    fn required(&mut self, block: &'static str, message: &str) -> Option<String> {
-        let value = self.get(block);
-        if value.is_none() {
-            self.error(block, message);
-        }
-        value
-    }
-
-    /// A required choice, parsed by `parse`; a value not among the options is an error too.
-    fn choice<T>(
-        &mut self,
-        block: &'static str,
-        message: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Option<T> {
-        let value = self.required(block, message)?;
-        let parsed = parse(&value);
-        if parsed.is_none() {
-            self.error(block, "Choose one of the options.");
-        }
-        parsed
-    }
-
-    fn date(&mut self, block: &'static str) -> Option<NaiveDate> {
-        let value = self.get(block)?;
-        let date = NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok();
-        if date.is_none() {
-            self.error(block, "Pick a date from the calendar.");
-        }
-        date
-    }
-
-    /// An optional link: empty, or an http(s) URL.
-    fn link(&mut self, block: &'static str) -> String {
-        let link = self.text(block);
-        if !link.is_empty() && !is_http_link(&link) {
-            self.error(block, "Give a link that starts with https:// or http://.");
-        }
-        link
-    }
-}
-
-fn triage(f: &mut Form, current: Severity, policy: &Policy, today: NaiveDate) -> Command {
-    let real = f.choice(block::REAL, "Say whether the finding is real.", yes_no);
-    let exploitable = f.choice(
-        block::EXPLOITABLE,
-        "Say whether it is exploitable, or that you don't know yet.",
-        |v| {
-            if v == "unknown" {
-                Some(None)
-            } else {
-                yes_no(v).map(Some)
-            }
-        },
-    );
-    let severity = f.choice(block::SEVERITY, "Choose a severity.", |v| v.parse().ok());
-    let severity_reason = f.text(block::SEVERITY_REASON);
-    let decision = f.choice(block::DECISION, "Choose a decision.", |v| {
-        if v == CONFIRM {
-            Some(None)
-        } else {
-            TRIAGE_DECISIONS
-                .iter()
-                .find(|(k, _)| k.as_str() == v)
-                .map(|(k, _)| Some(*k))
-        }
-    });
-    let reason = f.text(block::REASON);
-    let details = Details {
-        reason: reason.clone(),
-        duplicate_of: f.get(block::DUPLICATE_OF),
-        until: f.date(block::UNTIL),
-        controls: f.text(block::CONTROLS),
-    };
-
-    let severity = match severity {
-        Some(s) if s != current => {
-            if severity_reason.is_empty() {
-                f.error(
-                    block::SEVERITY_REASON,
-                    format!("You changed the severity from {current} to {s}: say why."),
-                );
-            }
-            Some((s, severity_reason))
-        }
-        _ => None,
-    };
-    let proposal = match decision {
-        Some(Some(kind)) => Some(proposal(f, kind, details, policy, today)),
-        Some(None) if real == Some(false) => {
-            f.error(
-                block::DECISION,
-                "You said the finding is not real: choose false positive (or another decision) \
-                 instead of confirm.",
-            );
-            None
-        }
-        _ => None,
-    };
-    // Confirming records the text as triage notes; a proposal carries it as its reason.
-    let notes = if proposal.is_none() {
-        reason
-    } else {
-        String::new()
-    };
-    Command::Triage {
-        answers: TriageAnswers {
-            real,
-            exploitable: exploitable.flatten(),
-            notes,
-        },
-        severity,
-        proposal,
-    }
-}
-
-/// The proposal inputs as submitted, before they are checked for a kind.
-struct Details {
-    reason: String,
-    duplicate_of: Option<String>,
-    until: Option<NaiveDate>,
-    controls: String,
-}
-
-/// A proposal of `kind`, with the inputs that kind needs checked and the others dropped.
-fn proposal(
-    f: &mut Form,
-    kind: DecisionKind,
-    details: Details,
-    policy: &Policy,
-    today: NaiveDate,
-) -> Proposal {
-    let needs_reason = !matches!(kind, DecisionKind::Duplicate | DecisionKind::Fixed);
-    if needs_reason && details.reason.is_empty() {
-        f.error(block::REASON, "Give a reason for this decision.");
-    }
-    let duplicate_of = (kind == DecisionKind::Duplicate).then(|| match &details.duplicate_of {
-        None => {
-            f.error(
-                block::DUPLICATE_OF,
-                "Give the id of the finding this one duplicates, e.g. F-1042.",
-            );
-            String::new()
-        }
-        Some(text) => match text.parse::<FindingId>() {
-            Ok(id) => id.to_string(),
-            Err(_) => {
-                f.error(
-                    block::DUPLICATE_OF,
-                    format!("\"{text}\" is not a finding id; ids look like F-1042."),
-                );
-                text.clone()
-            }
-        },
-    });
-    let until = if kind == DecisionKind::AcceptRisk {
-        acceptance_until(f, details.until, policy, today)
-    } else {
-        None
-    };
-    let controls = matches!(kind, DecisionKind::AcceptRisk | DecisionKind::Mitigated);
-    Proposal {
-        kind,
-        reason: details.reason,
-        duplicate_of,
-        until,
-        compensating_controls: if controls {
-            details.controls
-        } else {
-            String::new()
-        },
-    }
-}
-
-/// The expiry of a risk acceptance: after today, at most the policy's maximum from today.
-/// It starts at midnight UTC of the chosen day, as the CLI's dates do, so the domain's
-/// own checks (future, within the maximum from now) agree with these.
-fn acceptance_until(
-    f: &mut Form,
-    until: Option<NaiveDate>,
-    policy: &Policy,
-    today: NaiveDate,
-) -> Option<DateTime<Utc>> {
-    let Some(date) = until else {
-        f.error(block::UNTIL, "Pick the day the risk acceptance ends.");
-        return None;
-    };
-    let last = last_acceptance_day(policy, today);
-    if date <= today {
-        f.error(
-            block::UNTIL,
-            "The risk acceptance must end after today: pick a later day.",
-        );
-    } else if date > last {
-        f.error(
-            block::UNTIL,
-            format!(
-                "A risk can be accepted for at most {} days: pick {last} or earlier.",
-                policy.max_acceptance_days
-            ),
-        );
-    }
-    Some(date.and_time(NaiveTime::MIN).and_utc())
-}
-
-fn rca(f: &mut Form, current: Severity, policy: &Policy) -> Command {
-    let required = policy.rca_required.contains(&current);
-    let cause = f.get(block::CAUSE);
-    let whys: Vec<Option<String>> = block::WHYS.iter().map(|b| f.get(b)).collect();
-    let factors = f.text(block::FACTORS);
-
-    match &cause {
-        Some(c) if !CAUSE_CATEGORIES.iter().any(|(v, _)| v == c) => {
-            f.error(block::CAUSE, "Choose one of the options.");
-        }
-        None if required => f.error(
-            block::CAUSE,
-            format!("A root-cause analysis is required for {current} findings: choose a category."),
-        ),
-        _ => {}
-    }
-    if required && whys[0].is_none() {
-        f.error(
-            block::WHYS[0],
-            "Say why it happened: the first why is required.",
-        );
-    }
-    Command::SubmitRca(RcaAnswers {
-        cause_category: cause.unwrap_or_default(),
-        whys: whys.into_iter().flatten().collect(),
-        contributing_factors: factors,
-    })
-}
-
-fn fix_plan(f: &mut Form, today: NaiveDate) -> Command {
-    let plan = f.required(block::PLAN, "Describe the fix plan.");
-    let link = f.link(block::LINK);
-    let target = f.date(block::TARGET);
-    if let Some(date) = target
-        && date < today
-    {
-        f.error(
-            block::TARGET,
-            format!("{date} is in the past: pick today or a later day."),
-        );
-    }
-    Command::PlanFix(FixPlan {
-        plan: plan.unwrap_or_default(),
-        change_link: link,
-        // Due at the end of the target day (UTC), so "by the 5th" includes the 5th.
-        target_date: target
-            .and_then(|d| d.and_hms_opt(23, 59, 59))
-            .map(|t| t.and_utc()),
-    })
-}
-
-fn evidence(f: &mut Form, current: Severity, policy: &Policy) -> Command {
-    let link = f.link(block::LINK);
-    let rescan = f.text(block::RESCAN);
-    if policy.evidence_required.contains(&current) && link.is_empty() && rescan.is_empty() {
-        f.error(
-            block::LINK,
-            format!(
-                "Evidence is required for {current} findings: give a link or a re-scan result."
-            ),
-        );
-    }
-    Command::MarkFixed(Evidence {
-        link,
-        rescan_result: rescan,
-    })
-}
-
-fn yes_no(v: &str) -> Option<bool> {
-    match v {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    }
-}
-
-/// `http://` or `https://`, a host, and no spaces.
-fn is_http_link(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && !s.chars().any(char::is_whitespace)
 }

@@ -1,0 +1,137 @@
+//! The Discord gateway (a websocket from remedybot to Discord; no public URL needed): the
+//! default transport. serenity keeps the connection (identify, heartbeats, resume);
+//! events are handed on as JSON to the same handlers the HTTP transport uses, so both
+//! behave alike: messages to [`super::messages`], interactions to
+//! [`super::inbound::interactions`], whose answer is posted to the interaction's callback.
+//!
+//! Intents: GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES and the privileged MESSAGE_CONTENT
+//! (to read alerts and replies; enable it in the Developer Portal, see docs/discord.md).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+use serenity::all::{Context, EventHandler, GatewayIntents, Interaction, Message, Ready};
+use serenity::async_trait;
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::InteractionId;
+use tokio::sync::watch;
+
+use super::Discord;
+use crate::app::App;
+
+/// The gateway intents remedybot asks for.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+struct Handler {
+    app: App,
+    discord: Arc<Discord>,
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        tracing::info!(
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            "connected to the Discord gateway"
+        );
+    }
+
+    async fn message(&self, _ctx: Context, msg: Message) {
+        let msg = match serde_json::to_value(&msg) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a Discord message");
+                return;
+            }
+        };
+        let (app, discord) = (self.app.clone(), self.discord.clone());
+        self.discord.spawn(async move {
+            if let Err(e) = super::messages::on_message(&app, &discord, &msg, Utc::now()).await {
+                tracing::error!(error = %e, "handling a Discord message failed");
+            }
+        });
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        match serde_json::to_value(&interaction) {
+            Ok(v) => answer(&self.app, &self.discord, &v).await,
+            Err(e) => tracing::warn!(error = %e, "cannot read a Discord interaction"),
+        }
+    }
+}
+
+/// Answer an interaction that came over the gateway: the same handler as
+/// `POST /discord/interactions`, its response posted to the interaction's callback.
+pub async fn answer(app: &App, discord: &Arc<Discord>, interaction: &Value) {
+    let (Some(id), Some(token)) = (
+        interaction
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|i| i.parse::<u64>().ok()),
+        interaction.get("token").and_then(Value::as_str),
+    ) else {
+        tracing::warn!("a Discord interaction without an id or token was ignored");
+        return;
+    };
+    let response = match super::inbound::handle(app, discord, interaction, Utc::now()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "a Discord interaction could not be handled");
+            super::inbound::ephemeral("Sorry, remedybot could not handle that.")
+        }
+    };
+    let route = Route::InteractionResponse {
+        interaction_id: InteractionId::new(id),
+        token,
+    };
+    if let Err(e) = discord
+        .api
+        .call(
+            "interaction callback",
+            route,
+            LightMethod::Post,
+            Some(&response),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot answer a Discord interaction");
+    }
+}
+
+/// Run the gateway until shutdown. Errors (a bad token, no connection) are logged; serenity
+/// reconnects on its own while it can.
+pub async fn run(app: App, discord: Arc<Discord>, mut shutdown: watch::Receiver<bool>) {
+    let http = discord.api.serenity_http();
+    let handler = Handler {
+        app,
+        discord: discord.clone(),
+    };
+    let built = serenity::client::ClientBuilder::new_with_http(http, intents())
+        .event_handler(handler)
+        .await;
+    let mut client = match built {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the Discord gateway client");
+            return;
+        }
+    };
+    let shards = client.shard_manager.clone();
+    tokio::select! {
+        ended = client.start() => {
+            if let Err(e) = ended {
+                tracing::error!(error = %e, "the Discord gateway connection ended");
+            }
+        }
+        _ = shutdown.changed() => {
+            shards.shutdown_all().await;
+        }
+    }
+}
