@@ -256,10 +256,7 @@ async fn a_backlog_is_deferred_then_answered_from_the_cache_with_only_visible_fi
     let edits = h.edits();
     assert_eq!(edits.len(), 1);
     let text = description(&edits[0]);
-    assert!(
-        text.contains(&format!("**{open}**")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("**{open}**")), "{text}");
     assert!(!text.contains(&private.to_string()), "{text}");
     assert!(!text.contains(&threadless.to_string()), "{text}");
     assert_eq!(edits[0]["allowed_mentions"], json!({"parse": []}));

@@ -61,7 +61,11 @@ impl EventHandler for Handler {
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
         match serde_json::to_value(&interaction) {
-            Ok(v) => answer(&self.app, &self.discord, &v).await,
+            Ok(mut v) => {
+                // serenity writes the variant's fields but not Discord's `type` tag.
+                v["type"] = Value::from(u8::from(interaction.kind()));
+                answer(&self.app, &self.discord, &v).await
+            }
             Err(e) => tracing::warn!(error = %e, "cannot read a Discord interaction"),
         }
     }
