@@ -17,17 +17,24 @@ mkdir -p "$out"
 
 echo "== cargo build --release" >&2
 cargo build --release
+# BENCH_ONLY_SLACK=1: keep the foundation and format results of the last full run (their
+# files in bench/out) and measure only Slack.
+only_slack=${BENCH_ONLY_SLACK:-0}
+if [[ "$only_slack" != 1 ]]; then
 echo "== cargo bench --bench foundation" >&2
 # The harness writes bench/out/results.md; keep the full console output next to it.
 cargo bench --bench foundation 2>&1 | tee "$out/bench.log"
+fi
 
 results="$out/results.md"
 [[ -s "$results" ]] || { echo "no $results: the benchmark failed (see $out/bench.log)" >&2; exit 1; }
 
+if [[ "$only_slack" != 1 ]]; then
 echo "== cargo bench --bench formats" >&2
 # The harness writes bench/out/formats-results.md (and the two generated scanner files).
 rm -f "$out/formats-results.md"
 cargo bench --bench formats 2>&1 | tee "$out/formats-bench.log"
+fi
 formats="$out/formats-results.md"
 [[ -s "$formats" ]] || { echo "no $formats: the benchmark failed (see $out/formats-bench.log)" >&2; exit 1; }
 
@@ -146,7 +153,13 @@ loopback, checking every Web API call against Slack's OpenAPI spec and Block Kit
    2,000 clicks/s spread over the connections (latency from each click's *scheduled* send
    time, so a server that falls behind shows it), the other 10,000 back to back on every
    connection (saturation). Afterwards the trail must hold exactly 20,000 `vote_cast` and 100
-   `closed` events.
+   `closed` events. The throughput target (≥ 2,000/s) is judged on the saturation rate: open
+   loop, the achieved rate is bounded by the offered one (2,000/s offered gives 1,999/s
+   when the server keeps up, as the last response lands a few ms after the last send), so
+   that row only shows whether the server kept up. The latency target (p99 ≤ 20 ms) is
+   judged at the offered 2,000/s: with 200 connections each holding one request, p99 ≤ 20 ms
+   back to back would need ≥ 10,000/s (Little's law).
+   Concurrent commands are committed together (group commit, `src/app/batch.rs`).
 2. **Outbox pacing**: 1,000 new findings in one POST, all routed to one channel
    (`[chat] flood_threshold = 0`, so each gets its own card); the fake accepts at most 50
    `chat.postMessage` calls in any sliding second per channel and answers 429 beyond that;

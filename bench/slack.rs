@@ -412,11 +412,13 @@ async fn run() -> anyhow::Result<()> {
     let concurrency = env_usize("BENCH_CONCURRENCY", 200);
 
     let click_rate = env_usize("BENCH_CLICK_RATE", 2000) as f64;
+    // Open loop, the achieved rate cannot exceed the offered one: it shows whether the
+    // server kept up (diagnostic). Capacity is judged back to back (saturation, below).
     let mut clicks = Metric::new(
         format!(
-            "approval clicks/s sustained at an offered {click_rate:.0}/s, {concurrency} connections, SQLite"
+            "approval clicks/s achieved at an offered {click_rate:.0}/s, {concurrency} connections, SQLite (diagnostic)"
         ),
-        Some(2000.0),
+        None,
         Unit::PerSec,
     );
     let mut p50 = Metric::new(
@@ -430,8 +432,8 @@ async fn run() -> anyhow::Result<()> {
         Unit::Ms,
     );
     let mut saturated = Metric::new(
-        format!("approval clicks/s, {concurrency} connections back to back (saturation)"),
-        None,
+        format!("approval clicks/s, {concurrency} connections back to back (saturation), SQLite"),
+        Some(2000.0),
         Unit::PerSec,
     );
     for run in 1..=runs {

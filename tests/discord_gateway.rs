@@ -44,14 +44,17 @@ async fn alerts_replies_and_clicks_arrive_over_the_gateway() {
     );
 
     // An alert from the monitoring bot: a finding whose thread is the alert itself.
-    let alert = fake.message_create(
-        ALERTS,
-        ALERT_BOT,
-        "monitor",
-        true,
-        "ALERT high: disk full on db-1",
-        json!([]),
-    );
+    let post_alert = || {
+        fake.message_create(
+            ALERTS,
+            ALERT_BOT,
+            "monitor",
+            true,
+            "ALERT high: disk full on db-1",
+            json!([]),
+        )
+    };
+    let alert = post_alert();
     let alert_id: u64 = alert["id"].as_str().unwrap().parse().unwrap();
     fake.dispatch("MESSAGE_CREATE", alert);
     assert!(
@@ -81,15 +84,7 @@ async fn alerts_replies_and_clicks_arrive_over_the_gateway() {
     );
 
     // The same alert again is the same finding: no second thread.
-    let again = fake.message_create(
-        ALERTS,
-        ALERT_BOT,
-        "monitor",
-        true,
-        "ALERT high: disk full on db-1",
-        json!([]),
-    );
-    fake.dispatch("MESSAGE_CREATE", again);
+    fake.dispatch("MESSAGE_CREATE", post_alert());
 
     // A person replies in the thread: a comment with a jump link, and it acknowledges.
     let reply = fake.message_create(thread.id, ANN, "ann", false, "looking at it", json!([]));
