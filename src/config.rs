@@ -133,6 +133,7 @@ struct SlackFile {
     default_channel: Option<String>,
     templates_dir: Option<PathBuf>,
     messages_per_second_per_channel: Option<f64>,
+    edits_per_minute: Option<f64>,
     first_reply_acknowledges: Option<bool>,
 }
 
@@ -156,6 +157,9 @@ pub struct SlackSettings {
     pub templates_dir: Option<PathBuf>,
     /// `[slack] messages_per_second_per_channel` (Slack allows about one).
     pub messages_per_second_per_channel: f64,
+    /// `[slack] edits_per_minute`: `chat.update` calls per minute across all channels
+    /// (Slack's per-method limit for it, Tier 3, is about 50 a minute per workspace).
+    pub edits_per_minute: f64,
     /// `[slack] first_reply_acknowledges`: the first human reply in a new finding's thread
     /// also acknowledges it (stage new → triage), as that person. Default `true`.
     pub first_reply_acknowledges: bool,
@@ -171,6 +175,7 @@ impl Default for SlackSettings {
             default_channel: None,
             templates_dir: None,
             messages_per_second_per_channel: 1.0,
+            edits_per_minute: 50.0,
             first_reply_acknowledges: true,
         }
     }
@@ -428,6 +433,15 @@ impl Settings {
                 ));
             }
             s.slack.messages_per_second_per_channel = rate;
+        }
+        if let Some(rate) = file.slack.edits_per_minute {
+            if !(rate > 0.0 && rate <= 6000.0) {
+                return Err(invalid(
+                    "slack.edits_per_minute".into(),
+                    "must be greater than 0 and at most 6000".into(),
+                ));
+            }
+            s.slack.edits_per_minute = rate;
         }
         if let Some(ack) = file.slack.first_reply_acknowledges {
             s.slack.first_reply_acknowledges = ack;
@@ -755,12 +769,13 @@ max_acceptance_days = 90
     #[test]
     fn slack_settings_come_from_the_file_and_the_environment() {
         let s = parse(
-            "[slack]\ndefault_channel = \"C0SEC\"\nmessages_per_second_per_channel = 2.5\n\
+            "[slack]\ndefault_channel = \"C0SEC\"\nmessages_per_second_per_channel = 2.5\nedits_per_minute = 120\n\
              templates_dir = \"tpl\"\nfirst_reply_acknowledges = false\n",
         )
         .expect("valid");
         assert_eq!(s.slack.default_channel.as_deref(), Some("C0SEC"));
         assert_eq!(s.slack.messages_per_second_per_channel, 2.5);
+        assert_eq!(s.slack.edits_per_minute, 120.0);
         assert_eq!(s.slack.templates_dir, Some(PathBuf::from("tpl")));
         assert!(!s.slack.first_reply_acknowledges);
         assert!(!s.slack.enabled(), "no bot token: Slack is off");
@@ -799,6 +814,10 @@ max_acceptance_days = 90
             err.contains("slack.messages_per_second_per_channel"),
             "{err}"
         );
+        let err = parse("[slack]\nedits_per_minute = -1\n")
+            .expect_err("negative rate")
+            .to_string();
+        assert!(err.contains("slack.edits_per_minute"), "{err}");
         let err = parse("[slack]\nchannel = \"C1\"\n")
             .expect_err("unknown key")
             .to_string();

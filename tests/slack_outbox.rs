@@ -321,6 +321,34 @@ async fn a_channel_is_never_sent_more_than_the_configured_rate() {
     server.stop().await;
 }
 
+/// Slack limits `chat.update` per workspace (a per-method tier), not per channel: edits
+/// are paced across all channels at `[slack] edits_per_minute`, while posts are not held up.
+#[tokio::test]
+async fn edits_are_paced_per_method_across_channels() {
+    let fake = FakeSlack::start().await;
+    let db = TestDb::sqlite();
+    let mut settings = slack_settings(&db, &fake, 50.0);
+    settings.slack.edits_per_minute = 240.0; // 4 a second
+    let app = db.app_with(settings).await;
+    let server = TestServer::start(app.clone()).await;
+    let reply = ingest(&server, &common::generic_json(12)).await;
+    wait_outbox_empty(&app).await;
+    for id in ids(&reply) {
+        act(&app, id, Command::Acknowledge).await;
+    }
+    wait_outbox_empty(&app).await;
+    let edits = fake.accepted_times("chat.update", CHANNEL);
+    assert_eq!(edits.len(), 12, "one card edit per finding");
+    let spread = *edits.last().unwrap() - edits[0];
+    assert!(
+        spread >= Duration::from_millis(2500),
+        "12 edits at 4 a second take at least 2.75 s, took {spread:?}"
+    );
+    assert!(fake.max_calls_in_window("chat.update", CHANNEL, Duration::from_secs(1)) <= 5);
+    fake.assert_no_violations();
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_message_slack_refuses_for_good_is_parked_and_holds_nothing_back() {
     let fake = FakeSlack::start().await;

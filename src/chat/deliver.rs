@@ -61,6 +61,12 @@ pub trait Deliverer: Send + Sync + 'static {
 
     /// Messages per second this platform allows in one channel.
     fn per_channel_rate(&self) -> f64;
+
+    /// Edits of existing messages per second the platform allows across all channels (a
+    /// per-method limit, like Slack's for `chat.update`); `None`: only per-channel pacing.
+    fn edits_per_second(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Per-channel pacing: at most `rate` messages a second in each channel, and a pause when

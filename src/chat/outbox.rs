@@ -25,6 +25,11 @@ pub trait Messenger: Send + Sync + 'static {
     /// Messages per second this platform allows in one channel.
     fn per_channel_rate(&self) -> f64;
 
+    /// See [`Deliverer::edits_per_second`].
+    fn edits_per_second(&self) -> Option<f64> {
+        None
+    }
+
     fn card(&self, card: &FindingCard) -> Self::Message;
     fn note(&self, note: &Note, id: FindingId) -> Self::Message;
     fn approval(&self, view: &ApprovalView, id: FindingId) -> Self::Message;
@@ -154,6 +159,10 @@ impl<M: Messenger> Deliverer for ThreadDeliverer<M> {
 
     fn per_channel_rate(&self) -> f64 {
         self.messenger.per_channel_rate()
+    }
+
+    fn edits_per_second(&self) -> Option<f64> {
+        self.messenger.edits_per_second()
     }
 
     async fn target(&self, item: &QueuedDelivery) -> Result<Target, SendError> {

@@ -68,7 +68,12 @@ pub fn slack_deliverer(app: &App) -> anyhow::Result<Option<SlackDeliverer>> {
     let render = SlackRenderer::new(slack.templates_dir.as_deref())
         .context("loading the Slack message templates")?;
     tracing::info!(api = %slack.api_url, "delivering to Slack");
-    let messenger = SlackMessenger::new(api, render, slack.messages_per_second_per_channel);
+    let messenger = SlackMessenger::new(
+        api,
+        render,
+        slack.messages_per_second_per_channel,
+        slack.edits_per_minute,
+    );
     Ok(Some(SlackDeliverer::new(app.clone(), messenger)))
 }
 

@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use crate::chat::deliver::{Deliverer, Pacer, SendError, Target};
-use crate::store::StoreError;
+use crate::chat::delivery::Delivery;
+use crate::store::{QueuedDelivery, StoreError};
 
 /// How long a claim lasts; a sender that has not finished by then is presumed dead.
 /// Longer than any platform call's timeout.
@@ -37,6 +38,7 @@ pub fn backoff(attempts: i64) -> Duration {
 pub async fn run<D: Deliverer>(app: App, deliverer: Arc<D>, mut shutdown: watch::Receiver<bool>) {
     let mut worker = Worker {
         pacer: Pacer::new(deliverer.per_channel_rate()),
+        edits: deliverer.edits_per_second().map(Pacer::new),
         app,
         deliverer,
     };
@@ -62,7 +64,18 @@ pub async fn run<D: Deliverer>(app: App, deliverer: Arc<D>, mut shutdown: watch:
 struct Worker<D> {
     app: App,
     deliverer: Arc<D>,
+    /// Per channel.
     pacer: Pacer,
+    /// Edits across all channels, when the platform limits them per method (key [`EDITS`]).
+    edits: Option<Pacer>,
+}
+
+/// The pacing key of edits in [`Worker::edits`].
+const EDITS: &str = "edits";
+
+/// Whether a queued delivery edits a message (a refresh) rather than posting one.
+fn is_edit(item: &QueuedDelivery) -> bool {
+    serde_json::from_str::<Delivery>(&item.delivery).is_ok_and(|d| d.is_refresh())
 }
 
 impl<D: Deliverer> Worker<D> {
@@ -85,18 +98,31 @@ impl<D: Deliverer> Worker<D> {
                     continue;
                 }
                 Err(e) => {
+                    let paced = Paced {
+                        channel: None,
+                        edit: false,
+                    };
                     self.failed(
                         item.id,
                         item.attempts + 1,
                         &item.finding.to_string(),
-                        None,
+                        paced,
                         e,
                     )
                     .await?;
                     continue;
                 }
             };
-            if let Some(t) = self.pacer.blocked(&channel, Instant::now()) {
+            let edit = is_edit(&item);
+            let method_blocked = match &self.edits {
+                Some(edits) if edit => edits.blocked(EDITS, Instant::now()),
+                _ => None,
+            };
+            if let Some(t) = self
+                .pacer
+                .blocked(&channel, Instant::now())
+                .or(method_blocked)
+            {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
                 continue;
             }
@@ -111,6 +137,9 @@ impl<D: Deliverer> Worker<D> {
                 continue;
             }
             self.pacer.sent(&channel, Instant::now());
+            if let Some(edits) = self.edits.as_mut().filter(|_| edit) {
+                edits.sent(EDITS, Instant::now());
+            }
             let result = self.deliverer.deliver(&claim, &channel).await;
             match result {
                 Ok(created) => {
@@ -123,7 +152,11 @@ impl<D: Deliverer> Worker<D> {
                 Err(e) => {
                     let id = claim.item.id;
                     let finding = claim.item.finding.to_string();
-                    self.failed(id, claim.item.attempts, &finding, Some(&channel), e)
+                    let paced = Paced {
+                        channel: Some(&channel),
+                        edit,
+                    };
+                    self.failed(id, claim.item.attempts, &finding, paced, e)
                         .await?;
                 }
             }
@@ -137,15 +170,19 @@ impl<D: Deliverer> Worker<D> {
         id: i64,
         attempts: i64,
         finding: &str,
-        channel: Option<&str>,
+        paced: Paced<'_>,
         e: SendError,
     ) -> Result<(), StoreError> {
         let platform = self.deliverer.platform().as_str();
         let store = &self.app.store;
         match e {
             SendError::RateLimited { retry_after } => {
-                if let Some(c) = channel {
+                if let Some(c) = paced.channel {
                     self.pacer.pause(c, Instant::now(), retry_after);
+                }
+                // A rate-limited edit may be the method's limit, not the channel's.
+                if let Some(edits) = self.edits.as_mut().filter(|_| paced.edit) {
+                    edits.pause(EDITS, Instant::now(), retry_after);
                 }
                 let at = Utc::now() + chrono::Duration::from_std(retry_after).unwrap_or_default();
                 tracing::info!(
@@ -181,6 +218,12 @@ impl<D: Deliverer> Worker<D> {
         }
         Ok(())
     }
+}
+
+/// What a failed send was paced by.
+struct Paced<'a> {
+    channel: Option<&'a str>,
+    edit: bool,
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ impl TestDb {
     }
 
     pub fn settings(&self) -> Settings {
-        Settings {
+        let mut settings = Settings {
             database: DatabaseSettings {
                 url: self.url.clone(),
                 max_connections: 8,
@@ -97,7 +97,11 @@ impl TestDb {
             },
             ingest_token: Some(Secret::new(TOKEN)),
             ..Settings::default()
-        }
+        };
+        // Slack's workspace-wide edit pace (50 a minute) would make every test that edits
+        // a card wait; the fakes do not limit edits. `slack_outbox` tests the pacing itself.
+        settings.slack.edits_per_minute = 60_000.0;
+        settings
     }
 
     pub async fn app(&self) -> App {

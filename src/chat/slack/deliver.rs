@@ -34,12 +34,24 @@ pub struct SlackMessenger {
     api: SlackApi,
     render: SlackRenderer,
     rate: f64,
+    edits_per_minute: f64,
 }
 
 impl SlackMessenger {
-    /// `rate`: `[slack] messages_per_second_per_channel`.
-    pub fn new(api: SlackApi, render: SlackRenderer, rate: f64) -> SlackMessenger {
-        SlackMessenger { api, render, rate }
+    /// `rate`: `[slack] messages_per_second_per_channel`; `edits_per_minute`: `[slack]
+    /// edits_per_minute` (`chat.update` across the workspace).
+    pub fn new(
+        api: SlackApi,
+        render: SlackRenderer,
+        rate: f64,
+        edits_per_minute: f64,
+    ) -> SlackMessenger {
+        SlackMessenger {
+            api,
+            render,
+            rate,
+            edits_per_minute,
+        }
     }
 
     /// A message carrying this claim's outbox id, if Slack has one.
@@ -91,6 +103,10 @@ impl Messenger for SlackMessenger {
 
     fn per_channel_rate(&self) -> f64 {
         self.rate
+    }
+
+    fn edits_per_second(&self) -> Option<f64> {
+        Some(self.edits_per_minute / 60.0)
     }
 
     fn card(&self, card: &FindingCard) -> SlackMessage {
