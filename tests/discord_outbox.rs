@@ -114,7 +114,8 @@ async fn a_new_finding_gets_a_card_and_a_thread_that_follow_the_workflow() {
     );
     // The thread is started right after the message is created (a second call).
     let root_id = root.id;
-    fake.wait_until(|f| f.thread_of(root_id).is_some(), WAIT).await;
+    fake.wait_until(|f| f.thread_of(root_id).is_some(), WAIT)
+        .await;
     let thread = fake
         .thread_of(root.id)
         .expect("a thread is started on the card");
