@@ -136,7 +136,7 @@ EOF
 cat "$formats"
 cat <<'EOF'
 
-## Slack
+## Slack and Discord
 
 Measured by `bench/slack.rs` (`cargo bench --bench slack`, `harness = false`): the release
 binary is spawned with `SLACK_BOT_TOKEN`, `SLACK_SIGNING_SECRET` and `SLACK_API_URL` pointing
@@ -160,6 +160,11 @@ loopback, checking every Web API call against Slack's OpenAPI spec and Block Kit
    judged at the offered 2,000/s: with 200 connections each holding one request, p99 ≤ 20 ms
    back to back would need ≥ 10,000/s (Little's law).
    Concurrent commands are committed together (group commit, `src/app/batch.rs`).
+   **Discord** runs the same scenario against `POST /discord/interactions`: the server is
+   spawned with `DISCORD_BOT_TOKEN`, `DISCORD_API_URL` (the fake Discord of the tests) and
+   `DISCORD_PUBLIC_KEY`; each click is a component interaction (`rb:approve:F-…`, shaped
+   like the corpus button click) by an approver listed as `discord:ID`, signed with Ed25519
+   over timestamp and body; the same trail check follows.
 2. **Outbox pacing**: 1,000 new findings in one POST, all routed to one channel
    (`[chat] flood_threshold = 0`, so each gets its own card); the fake accepts at most 50
    `chat.postMessage` calls in any sliding second per channel and answers 429 beyond that;

@@ -24,6 +24,8 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "../tests/common/fake_discord.rs"]
+mod fake_discord;
 #[path = "../tests/common/fake_slack.rs"]
 mod fake_slack;
 
@@ -36,6 +38,8 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use common::{Metric, Server, TOKEN, Unit, env_usize, ms, percentile, progress, root};
+use ed25519_dalek::SigningKey;
+use fake_discord::FakeDiscord;
 use fake_slack::{BOT_TOKEN, FakeSlack};
 use remedybot::app::App;
 use remedybot::chat::slack::signing::SlackSigner;
@@ -45,12 +49,151 @@ use remedybot::domain::{Actor, Command, DecisionKind, FindingId, Proposal, Sourc
 const BENCH: &str = "slack";
 const SIGNING_SECRET: &str = "bench-signing-secret-8f14e45fceea167a";
 const CHANNEL: &str = "C0BENCH";
+/// The Discord channel of the click run's cards.
+const DISCORD_CHANNEL: u64 = 730_000_000_000_000_001;
+/// Discord voters are `discord:{VOTER_BASE + i}`.
+const VOTER_BASE: u64 = 740_000_000_000_000_000;
+
+/// The platform a click run goes through, with its fake and request signing.
+enum Chat {
+    Slack(FakeSlack),
+    Discord(Box<FakeDiscord>, SigningKey),
+}
+
+impl Chat {
+    async fn start(discord: bool) -> Chat {
+        if discord {
+            let key = SigningKey::from_bytes(&[42; 32]);
+            Chat::Discord(Box::new(FakeDiscord::start().await), key)
+        } else {
+            Chat::Slack(FakeSlack::start().await)
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Chat::Slack(_) => "slack",
+            Chat::Discord(..) => "discord",
+        }
+    }
+
+    /// An approver's reference in the policy's group.
+    fn voter_ref(discord: bool, i: usize) -> String {
+        if discord {
+            format!("discord:{}", VOTER_BASE + i as u64)
+        } else {
+            format!("slack:U{i:05}")
+        }
+    }
+
+    /// Settings for seeding through the library: the platform on, so cards are queued.
+    fn enable(&self, settings: &mut Settings) {
+        match self {
+            Chat::Slack(fake) => {
+                settings.slack.bot_token = Some(remedybot::config::Secret::new(BOT_TOKEN));
+                settings.slack.api_url = fake.api_url();
+            }
+            Chat::Discord(fake, _) => {
+                settings.discord.bot_token =
+                    Some(remedybot::config::Secret::new(fake_discord::BOT_TOKEN));
+                settings.discord.api_url = fake.url();
+            }
+        }
+    }
+
+    /// The server's environment.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Chat::Slack(fake) => slack_env(fake, true),
+            Chat::Discord(fake, key) => vec![
+                ("DISCORD_BOT_TOKEN", fake_discord::BOT_TOKEN.to_string()),
+                ("DISCORD_API_URL", fake.url()),
+                (
+                    "DISCORD_PUBLIC_KEY",
+                    hex::encode(key.verifying_key().to_bytes()),
+                ),
+            ],
+        }
+    }
+
+    /// Whether the outbox has posted `n` messages (cards and approval requests).
+    fn posted(&self, n: usize) -> bool {
+        match self {
+            Chat::Slack(fake) => fake.all_messages(CHANNEL).len() >= n,
+            Chat::Discord(fake, _) => {
+                fake.calls_to("create_message")
+                    .iter()
+                    .filter(|c| c.status < 300)
+                    .count()
+                    >= n
+            }
+        }
+    }
+
+    fn path(&self) -> &'static str {
+        match self {
+            Chat::Slack(_) => "/slack/interactions",
+            Chat::Discord(..) => "/discord/interactions",
+        }
+    }
+
+    /// A signed Approve click by voter `v` on `finding`.
+    fn click(&self, finding: &str, v: usize) -> Click {
+        let ts = Utc::now().timestamp();
+        match self {
+            Chat::Slack(_) => {
+                let body = click_body(finding, v);
+                let sig = SlackSigner::new(SIGNING_SECRET).sign(ts, body.as_bytes());
+                let headers = vec![
+                    (
+                        "content-type",
+                        "application/x-www-form-urlencoded".to_string(),
+                    ),
+                    ("x-slack-request-timestamp", ts.to_string()),
+                    ("x-slack-signature", sig),
+                ];
+                (body, headers)
+            }
+            Chat::Discord(_, key) => {
+                let body = discord_click_body(finding, v);
+                let sig = remedybot::chat::discord::signing::sign(key, ts, body.as_bytes());
+                let headers = vec![
+                    ("content-type", "application/json".to_string()),
+                    ("x-signature-timestamp", ts.to_string()),
+                    ("x-signature-ed25519", sig),
+                ];
+                (body, headers)
+            }
+        }
+    }
+
+    fn assert_no_violations(&self) {
+        match self {
+            Chat::Slack(fake) => fake.assert_no_violations(),
+            Chat::Discord(fake, _) => fake.assert_no_violations(),
+        }
+    }
+}
 
 fn config(dir: &Path, voters: usize, quorum: usize, rate: usize) -> anyhow::Result<PathBuf> {
-    let members: Vec<String> = (0..voters).map(|i| format!("\"slack:U{i:05}\"")).collect();
+    config_for(dir, false, voters, quorum, rate)
+}
+
+fn config_for(
+    dir: &Path,
+    discord: bool,
+    voters: usize,
+    quorum: usize,
+    rate: usize,
+) -> anyhow::Result<PathBuf> {
+    let members: Vec<String> = (0..voters)
+        .map(|i| format!("\"{}\"", Chat::voter_ref(discord, i)))
+        .collect();
+    let discord_rate = rate.min(50);
     let text = format!(
         "[chat]\n# every card posted on its own: the outbox run measures pacing\nflood_threshold = 0\n\n\
          [slack]\ndefault_channel = \"{CHANNEL}\"\nmessages_per_second_per_channel = {rate}\n\n\
+         [discord]\ndefault_channel = \"{DISCORD_CHANNEL}\"\nmessages_per_second_per_channel = {discord_rate}\n\n\
          [groups]\nsecurity = [{}]\n\n[approvals.false_positive]\nquorum = {quorum}\ngroups = [\"security\"]\n",
         members.join(", ")
     );
@@ -133,6 +276,29 @@ fn click_body(finding: &str, voter: usize) -> String {
     body
 }
 
+/// A Discord component interaction: voter `v` clicking Approve (`rb:approve:F-…`), shaped
+/// like the corpus button click.
+fn discord_click_body(finding: &str, v: usize) -> String {
+    let user = (VOTER_BASE + v as u64).to_string();
+    json!({
+        "type": 3,
+        "id": format!("{}", 750_000_000_000_000_000u64 + v as u64),
+        "application_id": fake_discord::APPLICATION_ID.to_string(),
+        "token": format!("bench-token-{finding}-{v}"),
+        "version": 1,
+        "guild_id": "290926798626357999",
+        "channel_id": DISCORD_CHANNEL.to_string(),
+        "member": {
+            "user": {"id": user, "username": format!("voter{v}"), "global_name": format!("Voter {v}")},
+            "roles": [],
+            "permissions": "2147483647"
+        },
+        "data": {"custom_id": format!("rb:approve:{finding}"), "component_type": 2},
+        "message": {"id": "760000000000000000", "channel_id": DISCORD_CHANNEL.to_string()}
+    })
+    .to_string()
+}
+
 fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
@@ -153,14 +319,13 @@ fn urlencode(s: &str) -> String {
 async fn seed_requests(
     db_url: &str,
     config: &Path,
-    fake: &FakeSlack,
+    chat: &Chat,
     n: usize,
 ) -> anyhow::Result<Vec<FindingId>> {
     let mut settings = Settings::load(Some(config), &remedybot::config::ProcessEnv)?;
     settings.database.url = db_url.to_string();
-    // With Slack on, the cards and approval requests are queued for the server to post.
-    settings.slack.bot_token = Some(remedybot::config::Secret::new(BOT_TOKEN));
-    settings.slack.api_url = fake.api_url();
+    // With the platform on, the cards and approval requests are queued for the server.
+    chat.enable(&mut settings);
     let store = remedybot::server::open_store(&settings).await?;
     let app = App::new(settings, store);
     let findings = remedybot::ingest::Format::Generic
@@ -195,51 +360,46 @@ struct ClickRun {
     p99: f64,
 }
 
-async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
+async fn click_run(out: &Path, run: usize, discord: bool) -> anyhow::Result<ClickRun> {
     let findings = env_usize("BENCH_CLICK_FINDINGS", 100);
     let voters = env_usize("BENCH_CLICK_VOTERS", 200);
     let concurrency = env_usize("BENCH_CONCURRENCY", 200);
     let tmp = tempfile::tempdir()?;
     let db_url = format!("sqlite://{}", tmp.path().join("remedybot.db").display());
-    let config = config(tmp.path(), voters, voters, 100)?;
-    let fake = FakeSlack::start().await;
+    let config = config_for(tmp.path(), discord, voters, voters, 100)?;
+    let chat = Chat::start(discord).await;
+    let name = chat.name();
     progress(
         BENCH,
-        format!("clicks run {run}: seeding {findings} open approval requests"),
+        format!("{name} clicks run {run}: seeding {findings} open approval requests"),
     );
-    let ids = seed_requests(&db_url, &config, &fake, findings).await?;
+    let ids = seed_requests(&db_url, &config, &chat, findings).await?;
 
-    let log = out.join(format!("serve-slack-clicks-{run}.log"));
-    let env = slack_env(&fake, true);
-    let mut server = Server::spawn(&db_url, &log, Some(&config), &env)?;
+    let log = out.join(format!("serve-{name}-clicks-{run}.log"));
+    let mut server = Server::spawn(&db_url, &log, Some(&config), &chat.env())?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
     server.wait_ready(&client).await?;
     // Let the outbox post the cards and approval requests first.
-    let posted = fake
-        .wait_until(Duration::from_secs(120), || {
-            fake.all_messages(CHANNEL).len() >= 2 * findings
-        })
-        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !chat.posted(2 * findings) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ensure!(
-        posted,
+        chat.posted(2 * findings),
         "the outbox did not post the cards and approval messages"
     );
 
     // Every (finding, voter) pair once, interleaved so concurrent clicks hit many findings.
-    let signer = SlackSigner::new(SIGNING_SECRET);
     let mut clicks = Vec::with_capacity(findings * voters);
     for v in 0..voters {
         for id in &ids {
-            let body = click_body(&id.to_string(), v);
-            let ts = Utc::now().timestamp();
-            let sig = signer.sign(ts, body.as_bytes());
-            clicks.push((body, ts.to_string(), sig));
+            clicks.push(chat.click(&id.to_string(), v));
         }
     }
     let total = clicks.len();
-    let url = format!("{}/slack/interactions", server.base);
+    let url = format!("{}{}", server.base, chat.path());
     // First half: the target load, open loop (a fixed arrival rate spread over the
     // connections; latency counted from each click's scheduled time, so a server that falls
     // behind shows it). Second half: as fast as the connections go (saturation).
@@ -248,7 +408,7 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
     progress(
         BENCH,
         format!(
-            "clicks run {run}: {} clicks at {rate:.0}/s over {concurrency} connections, then {} as fast as possible",
+            "{name} clicks run {run}: {} clicks at {rate:.0}/s over {concurrency} connections, then {} as fast as possible",
             clicks.len(),
             saturation.len()
         ),
@@ -283,7 +443,7 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
         closed == findings,
         "expected {findings} closures, found {closed}"
     );
-    fake.assert_no_violations();
+    chat.assert_no_violations();
     Ok(ClickRun {
         offered,
         saturated,
@@ -292,7 +452,8 @@ async fn click_run(out: &Path, run: usize) -> anyhow::Result<ClickRun> {
     })
 }
 
-type Click = (String, String, String);
+/// A request body and its headers (content type and signature).
+type Click = (String, Vec<(&'static str, String)>);
 
 /// Send signed clicks over `concurrency` connections: at `rate` clicks a second in all
 /// (open loop), or back to back (closed loop). Returns each click's latency in ms — for the
@@ -315,7 +476,7 @@ async fn drive(
         let url = url.to_string();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(list.len());
-            for (k, (body, ts, sig)) in list.into_iter().enumerate() {
+            for (k, (body, headers)) in list.into_iter().enumerate() {
                 let scheduled = match rate {
                     Some(r) => {
                         let at =
@@ -325,14 +486,11 @@ async fn drive(
                     }
                     None => tokio::time::Instant::now(),
                 };
-                let resp = client
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .header("x-slack-request-timestamp", ts)
-                    .header("x-slack-signature", sig)
-                    .body(body)
-                    .send()
-                    .await?;
+                let mut request = client.post(&url).body(body);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                let resp = request.send().await?;
                 let status = resp.status();
                 let _ = resp.bytes().await?;
                 ensure!(status.is_success(), "click answered {status}");
@@ -411,44 +569,9 @@ async fn run() -> anyhow::Result<()> {
     let rate = env_usize("BENCH_OUTBOX_RATE", 50) as f64;
     let concurrency = env_usize("BENCH_CONCURRENCY", 200);
 
-    let click_rate = env_usize("BENCH_CLICK_RATE", 2000) as f64;
-    // Open loop, the achieved rate cannot exceed the offered one: it shows whether the
-    // server kept up (diagnostic). Capacity is judged back to back (saturation, below).
-    let mut clicks = Metric::new(
-        format!(
-            "approval clicks/s achieved at an offered {click_rate:.0}/s, {concurrency} connections, SQLite (diagnostic)"
-        ),
-        None,
-        Unit::PerSec,
-    );
-    let mut p50 = Metric::new(
-        format!("click latency p50 at {click_rate:.0}/s"),
-        None,
-        Unit::Ms,
-    );
-    let mut p99 = Metric::new(
-        format!("click latency p99 at {click_rate:.0}/s"),
-        Some(20.0),
-        Unit::Ms,
-    );
-    let mut saturated = Metric::new(
-        format!("approval clicks/s, {concurrency} connections back to back (saturation), SQLite"),
-        Some(2000.0),
-        Unit::PerSec,
-    );
-    for run in 1..=runs {
-        let r = click_run(&out, run).await?;
-        progress(
-            BENCH,
-            format!(
-                "clicks run {run}: {:.0}/s offered, p50 {:.1} ms, p99 {:.1} ms; saturation {:.0}/s",
-                r.offered, r.p50, r.p99, r.saturated
-            ),
-        );
-        clicks.push(r.offered);
-        saturated.push(r.saturated);
-        p50.push(r.p50);
-        p99.push(r.p99);
+    let mut click_metrics = Vec::new();
+    for discord in [false, true] {
+        click_metrics.extend(click_metrics_for(&out, runs, concurrency, discord).await?);
     }
 
     let mut delivered = Metric::new(
@@ -479,12 +602,69 @@ async fn run() -> anyhow::Result<()> {
         busiest.push(r.busiest_second as f64);
         refused.push(r.refused as f64);
     }
-    let table = common::table(&[
-        &clicks, &p50, &p99, &saturated, &delivered, &busiest, &refused,
-    ]);
+    let mut all: Vec<&Metric> = click_metrics.iter().collect();
+    all.extend([&delivered, &busiest, &refused]);
+    let table = common::table(&all);
     std::fs::write(out.join("slack-results.md"), &table)?;
     println!("{table}");
     Ok(())
+}
+
+/// The click metrics of one platform: achieved rate at the offered load (diagnostic),
+/// p50, p99 (≤ 20 ms) and saturation (≥ 2,000/s).
+async fn click_metrics_for(
+    out: &Path,
+    runs: usize,
+    concurrency: usize,
+    discord: bool,
+) -> anyhow::Result<[Metric; 4]> {
+    let click_rate = env_usize("BENCH_CLICK_RATE", 2000) as f64;
+    let (who, route) = if discord {
+        ("Discord", "/discord/interactions")
+    } else {
+        ("Slack", "/slack/interactions")
+    };
+    // Open loop, the achieved rate cannot exceed the offered one: it shows whether the
+    // server kept up (diagnostic). Capacity is judged back to back (saturation, below).
+    let mut clicks = Metric::new(
+        format!(
+            "{who}: approval clicks/s achieved at an offered {click_rate:.0}/s ({route}), {concurrency} connections, SQLite (diagnostic)"
+        ),
+        None,
+        Unit::PerSec,
+    );
+    let mut p50 = Metric::new(
+        format!("{who}: click latency p50 at {click_rate:.0}/s"),
+        None,
+        Unit::Ms,
+    );
+    let mut p99 = Metric::new(
+        format!("{who}: click latency p99 at {click_rate:.0}/s"),
+        Some(20.0),
+        Unit::Ms,
+    );
+    let mut saturated = Metric::new(
+        format!(
+            "{who}: approval clicks/s, {concurrency} connections back to back (saturation), SQLite"
+        ),
+        Some(2000.0),
+        Unit::PerSec,
+    );
+    for run in 1..=runs {
+        let r = click_run(out, run, discord).await?;
+        progress(
+            BENCH,
+            format!(
+                "{who} clicks run {run}: {:.0}/s offered, p50 {:.1} ms, p99 {:.1} ms; saturation {:.0}/s",
+                r.offered, r.p50, r.p99, r.saturated
+            ),
+        );
+        clicks.push(r.offered);
+        saturated.push(r.saturated);
+        p50.push(r.p50);
+        p99.push(r.p99);
+    }
+    Ok([clicks, p50, p99, saturated])
 }
 
 fn main() {

@@ -5,6 +5,7 @@
 
 pub mod fake_discord;
 pub mod fake_slack;
+pub mod slack_ui;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};

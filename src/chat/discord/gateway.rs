@@ -109,9 +109,37 @@ pub async fn answer(app: &App, discord: &Arc<Discord>, interaction: &Value) {
     }
 }
 
+/// Wait until `GET /gateway` answers through the configured API, retrying with backoff
+/// (up to a minute apart). `false` when shutdown came first.
+async fn gateway_reachable(discord: &Discord, shutdown: &mut watch::Receiver<bool>) -> bool {
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match discord
+            .api
+            .call("get gateway", Route::Gateway, LightMethod::Get, None)
+            .await
+        {
+            Ok(reply) if reply.body.get("url").and_then(Value::as_str).is_some() => return true,
+            Ok(_) => tracing::warn!("Discord's gateway answer has no url; retrying"),
+            Err(e) => tracing::warn!(error = %e, ?wait, "cannot reach the Discord API; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return false,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(std::time::Duration::from_secs(60));
+    }
+}
+
 /// Run the gateway until shutdown. Errors (a bad token, no connection) are logged; serenity
 /// reconnects on its own while it can.
 pub async fn run(app: App, discord: Arc<Discord>, mut shutdown: watch::Receiver<bool>) {
+    // serenity asks `GET /gateway` itself but silently falls back to the real Discord when
+    // that fails, which would bypass `DISCORD_API_URL`: start it only once the configured
+    // API answers.
+    if !gateway_reachable(&discord, &mut shutdown).await {
+        return;
+    }
     let http = discord.api.serenity_http();
     let handler = Handler {
         app,
