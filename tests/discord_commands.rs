@@ -1,7 +1,9 @@
 //! `/remedy` on Discord and `remedybot discord register-commands`, against a tiny stand-in
 //! for Discord's REST API (one catch-all route that records requests and answers from a
-//! table). TODO(merge): move to `tests/common/fake_discord.rs` when it lands, which also
-//! checks Discord's limits on what is sent.
+//! table), which makes the permission edge cases here (a server whose REST calls fail, a
+//! thread Discord lists only by id) one line each. The same command through the gateway
+//! against the full fake Discord, which checks what is sent against Discord's rules, is in
+//! `tests/discord_gateway.rs`.
 
 mod common;
 

@@ -176,3 +176,83 @@ async fn alerts_replies_and_clicks_arrive_over_the_gateway() {
     fake.assert_no_violations();
     server.stop().await;
 }
+
+/// `/remedy` over the gateway against the fake Discord (which checks what is sent): `help`
+/// answers at once; `backlog` needs the server's roles and channels, so it is deferred and
+/// the answer replaces the deferral (`PATCH …/messages/@original`), listing the finding
+/// whose thread is in a channel the member can see.
+#[tokio::test]
+async fn remedy_over_the_gateway_is_answered_and_deferred_within_discords_rules() {
+    const GUILD: u64 = 725_000_000_000_000_001;
+    const CHANNEL: u64 = 725_000_000_000_000_002;
+    const VIEW_CHANNEL: u64 = 1 << 10;
+    let fake = FakeDiscord::start().await;
+    fake.set_guild(GUILD, 725_000_000_000_000_009);
+    fake.add_role(GUILD, GUILD, VIEW_CHANNEL);
+    fake.add_channel(GUILD, CHANNEL, "security", &[]);
+    fake.set_member(GUILD, ANN, "ann", &[]);
+    let db = TestDb::sqlite();
+    let mut settings = db.settings();
+    settings.discord.bot_token = Some(Secret::new(BOT_TOKEN));
+    settings.discord.api_url = fake.url();
+    settings.discord.default_channel = Some(CHANNEL.to_string());
+    settings.discord.messages_per_second_per_channel = 50.0;
+    let app = db.app_with(settings).await;
+    let server = TestServer::start(app.clone()).await;
+    assert!(fake.wait_for_session(WAIT).await);
+    let resp = server
+        .post(
+            "/api/v1/findings",
+            r#"[{"source":"s","rule_id":"r","title":"open port","severity":"high","asset":"a"}]"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    common::outbox_drained(&app).await;
+    let id = app
+        .store
+        .list_findings(&FindingFilter::default())
+        .await
+        .unwrap()[0]
+        .id;
+
+    let help = fake.slash_command(CHANNEL, ANN, "remedy", Some("help"), &[]);
+    let (help_id, _) = FakeDiscord::interaction_ids(&help);
+    fake.dispatch("INTERACTION_CREATE", help);
+    let backlog = fake.slash_command(CHANNEL, ANN, "remedy", Some("backlog"), &[]);
+    let (backlog_id, _) = FakeDiscord::interaction_ids(&backlog);
+    fake.dispatch("INTERACTION_CREATE", backlog);
+    let answered = |f: &FakeDiscord, i: u64, kind: u64| {
+        f.callbacks()
+            .iter()
+            .any(|c| c.interaction_id == i && c.kind == kind && c.accepted && c.ephemeral)
+    };
+    assert!(
+        fake.wait_until(|f| answered(f, help_id, 4), WAIT).await,
+        "help at once: {:?}",
+        fake.callbacks()
+    );
+    assert!(
+        fake.wait_until(|f| answered(f, backlog_id, 5), WAIT).await,
+        "backlog deferred: {:?}",
+        fake.callbacks()
+    );
+    let listed = fake
+        .wait_until(
+            |f| {
+                f.calls_to("edit_original")
+                    .iter()
+                    .any(|c| c.status < 300 && c.body.to_string().contains(&id.to_string()))
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        listed,
+        "the deferred answer lists {id}: {:?}",
+        fake.calls_to("edit_original")
+    );
+    fake.assert_no_violations();
+    server.stop().await;
+}
