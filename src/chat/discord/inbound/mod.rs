@@ -51,6 +51,7 @@ pub mod callback {
 }
 
 pub use crate::chat::InboundError;
+use crate::chat::discord::escape::escape_markdown;
 
 /// Answer one interaction: the body of its interaction response.
 pub async fn handle(
@@ -126,7 +127,8 @@ pub fn ephemeral(text: &str) -> Value {
     json!({
         "type": callback::MESSAGE,
         "data": {
-            "content": crate::chat::view::clip(text, MAX_CONTENT),
+            // Refusals can quote what someone typed: shown as written, never as markup.
+            "content": crate::chat::view::clip(&escape_markdown(text), MAX_CONTENT),
             "flags": EPHEMERAL,
             "allowed_mentions": { "parse": [] },
         },
@@ -167,5 +169,10 @@ mod tests {
         assert_eq!(m["data"]["flags"], 64);
         assert_eq!(m["data"]["allowed_mentions"]["parse"], json!([]));
         assert!(m["data"]["content"].as_str().unwrap().chars().count() <= 2000);
+        // What someone typed comes back as written, never as markup or a ping.
+        let m = ephemeral("F-9: **x** is not a finding @everyone");
+        let content = m["data"]["content"].as_str().unwrap();
+        assert!(content.contains("\\*\\*x\\*\\*"), "{content}");
+        assert!(!content.contains("@everyone"), "{content}");
     }
 }
